@@ -1,0 +1,88 @@
+// The API pipeline for one request: authenticate → find the command → parse its parameters → run → envelope.
+import type { Client } from '@temporalio/client';
+import type { Db } from '../db/client';
+import type { SecretBox } from '../db/secret-box';
+import type { FerryConfig } from '../temporal.config';
+import { authenticate, paramOf } from './auth';
+import type { ApiCommand, ResponseBody } from './command';
+import { findCommand } from './commands';
+import { ApiError, ErrorCode } from './errors';
+import { ParamFormatError } from './params';
+
+export interface DispatcherDeps {
+  db: Db;
+  temporal: Client;
+  config: FerryConfig;
+  secrets: SecretBox;
+  log(line: string): void;
+}
+
+export interface ApiReply {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+export async function dispatch(deps: DispatcherDeps, params: ReadonlyMap<string, string>): Promise<ApiReply> {
+  const commandName = paramOf(params, 'command') ?? '';
+  const envelope = `${commandName.toLowerCase() || 'error'}response`;
+  const started = Date.now();
+  let user = '-';
+  let reply: ApiReply;
+  try {
+    if (!commandName)
+      throw new ApiError(ErrorCode.ParamError, 'The request has no command parameter; add command=<api name>.');
+    const caller = await authenticate(deps.db, deps.secrets, params);
+    user = caller.username;
+    const command = findCommand(commandName);
+    if (!command) {
+      throw new ApiError(
+        ErrorCode.UnsupportedAction,
+        `The given command ${commandName} does not exist or it is not available for user; listApis lists the commands.`,
+      );
+    }
+    const values = parseParams(command, params);
+    const body = await command.handle(values, { ...deps, user: caller, command: command.name });
+    reply = { status: 200, body: { [envelope]: body } };
+  } catch (err) {
+    const apiError =
+      err instanceof ApiError
+        ? err
+        : new ApiError(ErrorCode.InternalError, 'Ferry hit an internal error; the details are in its log.');
+    if (!(err instanceof ApiError))
+      deps.log(`internal error in ${commandName}: ${(err as Error).stack ?? String(err)}`);
+    reply = { status: apiError.errorCode, body: { [envelope]: apiError.body() } };
+  }
+  // Only the command, the user and the outcome: parameters may hold secrets.
+  deps.log(`${commandName || '-'} user=${user} status=${reply.status} ms=${Date.now() - started}`);
+  return reply;
+}
+
+function parseParams(command: ApiCommand, params: ReadonlyMap<string, string>): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  const secret = new Set<string>(command.secretParams ?? []);
+  for (const [name, spec] of Object.entries(command.params)) {
+    const raw = paramOf(params, name.toLowerCase());
+    if (raw === undefined || raw === '') {
+      if (spec.required) {
+        throw new ApiError(
+          ErrorCode.ParamError,
+          `Unable to execute API command ${command.name.toLowerCase()} due to missing parameter ${name}`,
+        );
+      }
+      continue;
+    }
+    try {
+      values[name] = spec.parse(raw);
+    } catch (err) {
+      if (!(err instanceof ParamFormatError)) throw err;
+      const shown = secret.has(name) ? '' : ` ${JSON.stringify(raw.slice(0, 80))}`;
+      throw new ApiError(
+        ErrorCode.ParamError,
+        `Unable to execute API command ${command.name.toLowerCase()} due to invalid value${shown} for parameter ${name}: expected ${err.message}`,
+      );
+    }
+  }
+  return values;
+}
+
+export type { ResponseBody };

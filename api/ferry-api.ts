@@ -1,0 +1,34 @@
+// Builds the API service over real clients; used by the process entry point and by the end-to-end tests.
+import type { Server } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import { openDb } from '../db/client';
+import { createSecretBox } from '../db/secret-box';
+import type { FerryConfig } from '../temporal.config';
+import { ensureAdmin } from './admin-keys';
+import { createApiServer } from './http-server';
+
+export interface FerryApi {
+  server: Server;
+  close(): Promise<void>;
+}
+
+export async function startFerryApi(config: FerryConfig, log: (line: string) => void): Promise<FerryApi> {
+  const dbHandle = openDb(config.databaseUrl);
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  const secrets = createSecretBox(config.masterKey);
+  await ensureAdmin(dbHandle.db, secrets, config);
+  const server = createApiServer({ db: dbHandle.db, temporal, config, secrets, log });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.api.port, config.api.host, resolve);
+  });
+  return {
+    server,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await connection.close();
+      await dbHandle.close();
+    },
+  };
+}

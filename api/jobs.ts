@@ -1,0 +1,124 @@
+// Async jobs on the API side: start a command's workflow (the jobid is the workflow id) and read its state back.
+import { randomUUID } from 'node:crypto';
+import { type WorkflowExecutionStatusName, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { ApplicationFailure, TemporalFailure, TypedSearchAttributes } from '@temporalio/common';
+import { eq } from 'drizzle-orm';
+import { ErrorCode, failureErrorCode, isFailureType } from '../core/failures';
+import { asyncJobs } from '../db/schema';
+import { FerryCommand, FerryObjectId, FerryObjectType, FerryZone } from '../workflows/search-attributes';
+import { progressQuery } from '../workflows/progress';
+import type { CommandContext } from './command';
+import { ApiError } from './errors';
+import { csDate } from './views/format';
+import { instanceView } from './views/inventory';
+
+export interface JobStart {
+  workflowType: string;
+  args: unknown[];
+  instanceType: string;
+  instanceId: string;
+  zoneId: string;
+  /** The request as the user made it, secrets removed: shown in the Temporal UI. */
+  request: Record<string, unknown>;
+}
+
+export async function startJob(ctx: CommandContext, job: JobStart): Promise<string> {
+  const jobId = randomUUID();
+  await ctx.db.insert(asyncJobs).values({
+    id: jobId,
+    command: ctx.command,
+    userId: ctx.user.id,
+    instanceType: job.instanceType,
+    instanceId: job.instanceId,
+  });
+  const searchAttributes = new TypedSearchAttributes([
+    { key: FerryCommand, value: ctx.command },
+    { key: FerryObjectType, value: job.instanceType },
+    { key: FerryObjectId, value: job.instanceId },
+    { key: FerryZone, value: job.zoneId },
+  ]);
+  try {
+    await ctx.temporal.workflow.start(job.workflowType, {
+      workflowId: jobId,
+      taskQueue: ctx.config.temporal.taskQueue,
+      args: job.args,
+      typedSearchAttributes: searchAttributes,
+      memo: { request: job.request, user: ctx.user.username },
+    });
+  } catch (err) {
+    await ctx.db.delete(asyncJobs).where(eq(asyncJobs.id, jobId));
+    throw new ApiError(ErrorCode.InternalError, `could not start the job: ${(err as Error).message}`);
+  }
+  return jobId;
+}
+
+export type JobRow = typeof asyncJobs.$inferSelect;
+
+/** queryAsyncJobResult's view of one job, read from Temporal. */
+export async function jobView(ctx: CommandContext, job: JobRow): Promise<Record<string, unknown>> {
+  const handle = ctx.temporal.workflow.getHandle(job.id);
+  const base = {
+    jobid: job.id,
+    cmd: job.command,
+    userid: job.userId,
+    jobinstancetype: job.instanceType ?? undefined,
+    jobinstanceid: job.instanceId ?? undefined,
+    created: csDate(job.created),
+  };
+  let status: WorkflowExecutionStatusName;
+  let closeTime: Date | undefined;
+  try {
+    const described = await handle.describe();
+    status = described.status.name;
+    closeTime = described.closeTime;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) {
+      return { ...base, ...failed(ErrorCode.InternalError, 'the job is no longer known to Temporal') };
+    }
+    throw err;
+  }
+  if (status === 'RUNNING' || status === 'CONTINUED_AS_NEW') {
+    const percent = await handle.query(progressQuery).catch(() => 0);
+    return { ...base, jobstatus: 0, jobprocstatus: percent, jobresultcode: 0 };
+  }
+  const completed = csDate(closeTime);
+  if (status === 'COMPLETED') {
+    const jobresult = await instanceView(ctx.db, job.instanceType, job.instanceId);
+    return {
+      ...base,
+      jobstatus: 1,
+      jobprocstatus: 100,
+      jobresultcode: 0,
+      jobresulttype: 'object',
+      jobresult,
+      completed,
+    };
+  }
+  try {
+    await handle.result();
+    return { ...base, ...failed(ErrorCode.InternalError, `the job ended as ${status}`), completed };
+  } catch (err) {
+    const { code, text } = describeJobFailure(err, status);
+    return { ...base, ...failed(code, text), completed };
+  }
+}
+
+function failed(code: number, text: string) {
+  return {
+    jobstatus: 2,
+    jobprocstatus: 0,
+    jobresultcode: code,
+    jobresulttype: 'object',
+    jobresult: { errorcode: code, errortext: text },
+  };
+}
+
+function describeJobFailure(err: unknown, status: string): { code: number; text: string } {
+  let cause: unknown = err instanceof WorkflowFailedError ? err.cause : err;
+  while (cause instanceof TemporalFailure && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause;
+  if (cause instanceof ApplicationFailure) {
+    const code = isFailureType(cause.type) ? failureErrorCode[cause.type] : ErrorCode.InternalError;
+    return { code, text: cause.message };
+  }
+  return { code: ErrorCode.InternalError, text: `the job ended as ${status}` };
+}

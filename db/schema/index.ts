@@ -1,0 +1,3 @@
+export * from './inventory';
+export * from './accounts';
+export * from './jobs';

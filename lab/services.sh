@@ -1,0 +1,167 @@
+# Start/stop functions for each service of the lab. Sourced by ./ferry after lib.sh.
+
+PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+PG_PORT=${FERRY_PG_PORT:-5433}
+TEMPORAL_PORT=${FERRY_TEMPORAL_PORT:-7233}
+TEMPORAL_UI_PORT=${FERRY_TEMPORAL_UI_PORT:-8233}
+S3_PORT=${FERRY_S3_PORT:-8333}
+IMAGES_PORT=${FERRY_IMAGES_PORT:-8099}
+API_PORT=${FERRY_API_PORT:-8080}
+SEARCH_ATTRIBUTES=(FerryCommand FerryObjectType FerryObjectId FerryZone)
+
+# --- secrets and keys of this lab, generated once --------------------------------------------------
+lab_init() {
+  mkdir -p "$FERRY_HOME"/{run,log,keys,hosts,pools,images}
+  chmod 755 "$FERRY_HOME"
+  local env="$FERRY_HOME/lab.env"
+  if [ ! -f "$env" ]; then
+    umask 077
+    cat > "$env" <<ENV
+# Generated once by ./ferry for this lab. Secrets: keep this file private.
+FERRY_MASTER_KEY=$(head -c 32 /dev/urandom | base64 -w0)
+FERRY_PG_PASSWORD=$(head -c 18 /dev/urandom | base64 -w0 | tr '+/' 'xy')
+FERRY_S3_ACCESS_KEY=ferry$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
+FERRY_S3_SECRET_KEY=$(head -c 24 /dev/urandom | base64 -w0 | tr '+/' 'xy')
+ENV
+    umask 022
+  fi
+  [ -f "$FERRY_HOME/keys/ferry_ed25519" ] ||
+    ssh-keygen -q -t ed25519 -N '' -C 'ferry@lab' -f "$FERRY_HOME/keys/ferry_ed25519"
+  set -a; . "$env"; set +a
+  export DATABASE_URL=${DATABASE_URL:-"postgres://ferry:$FERRY_PG_PASSWORD@127.0.0.1:$PG_PORT/ferry"}
+  export TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-"127.0.0.1:$TEMPORAL_PORT"}
+  export FERRY_API_PORT=$API_PORT
+  export FERRY_SSH_PRIVATE_KEY_FILE=${FERRY_SSH_PRIVATE_KEY_FILE:-"$FERRY_HOME/keys/ferry_ed25519"}
+  export FERRY_ADMIN_FILE=${FERRY_ADMIN_FILE:-"$FERRY_HOME/admin.json"}
+  export FERRY_HOME
+}
+
+# --- PostgreSQL: a private cluster owned by the postgres user --------------------------------------
+postgres_start() {
+  local data="$FERRY_HOME/postgres"
+  if [ ! -f "$data/PG_VERSION" ]; then
+    mkdir -p "$data" && chown postgres:postgres "$data" && chmod 700 "$data"
+    su postgres -s /bin/sh -c "'$PG_BIN/initdb' -D '$data' -U postgres -A trust --no-sync -E UTF8" >/dev/null
+    cat >> "$data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$data'
+fsync = on
+CONF
+    cat > "$data/pg_hba.conf" <<HBA
+local all postgres trust
+host  all all 127.0.0.1/32 scram-sha-256
+HBA
+  fi
+  if ! su postgres -s /bin/sh -c "'$PG_BIN/pg_ctl' -D '$data' status" >/dev/null 2>&1; then
+    touch "$LOG_DIR/postgres.log" && chown postgres "$LOG_DIR/postgres.log"
+    su postgres -s /bin/sh -c "'$PG_BIN/pg_ctl' -D '$data' -l '$LOG_DIR/postgres.log' -w start" >/dev/null
+  fi
+  local psql=("$PG_BIN/psql" -h "$data" -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qtA)
+  if [ "$(su postgres -s /bin/sh -c "$(printf '%q ' "${psql[@]}") -c \"select 1 from pg_roles where rolname='ferry'\"")" != 1 ]; then
+    su postgres -s /bin/sh -c "$(printf '%q ' "${psql[@]}") -c \"create role ferry login createdb password '$FERRY_PG_PASSWORD'\""
+    su postgres -s /bin/sh -c "$(printf '%q ' "${psql[@]}") -c 'create database ferry owner ferry'"
+  fi
+}
+postgres_stop() {
+  local data="$FERRY_HOME/postgres"
+  [ -f "$data/postmaster.pid" ] || return 0
+  su postgres -s /bin/sh -c "'$PG_BIN/pg_ctl' -D '$data' -m fast -w stop" >/dev/null 2>&1 || true
+}
+postgres_status() { port_open 127.0.0.1 "$PG_PORT"; }
+
+# --- Temporal dev server with its UI and Ferry's search attributes ---------------------------------
+temporal_start() {
+  mkdir -p "$FERRY_HOME/temporal"
+  local args=() a
+  for a in "${SEARCH_ATTRIBUTES[@]}"; do args+=(--search-attribute "$a=Keyword"); done
+  start_bg temporal "$VENV/bin/temporal" server start-dev \
+    --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-ip 127.0.0.1 --ui-port "$TEMPORAL_UI_PORT" \
+    --db-filename "$FERRY_HOME/temporal/temporal.db" --log-level warn --ui-disable-news-fetch "${args[@]}"
+  wait_port 127.0.0.1 "$TEMPORAL_PORT" "Temporal" 60
+  wait_port 127.0.0.1 "$TEMPORAL_UI_PORT" "Temporal UI" 60
+}
+temporal_stop() { stop_bg temporal; }
+temporal_status() { port_open 127.0.0.1 "$TEMPORAL_PORT"; }
+
+# --- SeaweedFS: the lab's S3 server, with its own credentials --------------------------------------
+seaweedfs_start() {
+  local dir="$FERRY_HOME/seaweedfs"
+  mkdir -p "$dir/data"
+  umask 077
+  cat > "$dir/s3.json" <<JSON
+{"identities":[{"name":"ferry","credentials":[{"accessKey":"$FERRY_S3_ACCESS_KEY","secretKey":"$FERRY_S3_SECRET_KEY"}],
+ "actions":["Admin","Read","Write","List","Tagging"]}]}
+JSON
+  umask 022
+  start_bg seaweedfs "$VENV/bin/weed" server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$dir/data" \
+    -master.port=9333 -volume.port=9340 -volume.max=0 -master.volumeSizeLimitMB=256 \
+    -filer -filer.port=8888 -s3 -s3.port="$S3_PORT" -s3.config="$dir/s3.json"
+  wait_port 127.0.0.1 "$S3_PORT" "SeaweedFS S3" 90
+}
+seaweedfs_stop() { stop_bg seaweedfs; }
+seaweedfs_status() { port_open 127.0.0.1 "$S3_PORT"; }
+
+# --- Simulated hypervisor hosts: one sshd each ----------------------------------------------------
+lab_hosts() { grep -v '^#' "$FERRY_ROOT/lab/hosts.txt" | awk 'NF'; }
+
+hosts_start() {
+  mkdir -p /run/sshd
+  local name addr port zone pod cluster hv pool dir
+  while read -r name addr port zone pod cluster hv pool; do
+    dir="$FERRY_HOME/hosts/$name"
+    mkdir -p "$dir"
+    [ -f "$dir/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$dir/ssh_host_ed25519_key"
+    [ "$pool" = - ] || mkdir -p "$FERRY_HOME/pools/$pool"
+    local path_line=""
+    # The bare host's logins get a PATH without qemu-img: a host missing its hypervisor tools.
+    [ "$hv" = - ] && path_line="SetEnv PATH=$dir/bin" && mkdir -p "$dir/bin"
+    cat > "$dir/sshd_config" <<CONF
+ListenAddress $addr:$port
+HostKey $dir/ssh_host_ed25519_key
+PidFile $dir/sshd.pid
+AuthorizedKeysFile $FERRY_HOME/keys/ferry_ed25519.pub
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+MaxStartups 50:30:100
+MaxSessions 50
+$path_line
+CONF
+    if ! pid_alive "$dir/sshd.pid"; then
+      /usr/sbin/sshd -f "$dir/sshd_config" -E "$LOG_DIR/host-$name.log"
+    fi
+  done < <(lab_hosts)
+  while read -r name addr port _; do wait_port "$addr" "$port" "sshd of $name" 20; done < <(lab_hosts)
+}
+hosts_stop() {
+  local name
+  while read -r name _; do
+    local pidfile="$FERRY_HOME/hosts/$name/sshd.pid"
+    pid_alive "$pidfile" && kill "$(cat "$pidfile")" 2>/dev/null
+    rm -f "$pidfile"
+  done < <(lab_hosts)
+}
+hosts_status() { local n=0 name addr port; while read -r name addr port _; do port_open "$addr" "$port" && n=$((n+1)); done < <(lab_hosts); [ "$n" -gt 0 ]; }
+
+# --- HTTP server with the sample images ------------------------------------------------------------
+images_start() {
+  "$FERRY_ROOT/lab/make-sample-images.sh" "$FERRY_HOME/images"
+  start_bg images python3 -m http.server "$IMAGES_PORT" --bind 127.0.0.1 --directory "$FERRY_HOME/images"
+  wait_port 127.0.0.1 "$IMAGES_PORT" "image server" 20
+}
+images_stop() { stop_bg images; }
+images_status() { port_open 127.0.0.1 "$IMAGES_PORT"; }
+
+# --- Ferry itself: the worker and the API -----------------------------------------------------------
+ferry_start() {
+  start_bg worker "$FERRY_ROOT/node_modules/.bin/tsx" "$FERRY_ROOT/workers/worker.ts"
+  start_bg api "$FERRY_ROOT/node_modules/.bin/tsx" "$FERRY_ROOT/api/server.ts"
+  wait_port 127.0.0.1 "$API_PORT" "Ferry API" 60
+}
+ferry_stop() { stop_bg api; stop_bg worker; }
+ferry_status() { port_open 127.0.0.1 "$API_PORT"; }
+
+LAB_SERVICES=(postgres temporal seaweedfs hosts images)

@@ -1,0 +1,4 @@
+import type { HostTool } from './contract';
+
+/** Every simulated host does its disk work with qemu-img (apt `qemu-utils`). */
+export const qemuImg: HostTool = { command: 'qemu-img', providedBy: 'qemu-utils', versionArgs: ['--version'] };

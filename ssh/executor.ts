@@ -1,0 +1,123 @@
+// The SSH executor: every host command Ferry runs goes through here. It pins host keys, bounds connect and
+// command time, and takes commands as argument vectors (quoted by commandLine), never as shell strings.
+import { Client, type ConnectConfig } from 'ssh2';
+import { fingerprintMatches, fingerprintOf } from './fingerprint';
+import { CommandTimeoutError, HostAuthenticationError, HostKeyMismatchError, HostUnreachableError } from './errors';
+import { commandLine } from './quote';
+
+export type HostCredential =
+  { kind: 'ferry-key' } | { kind: 'password'; password: string } | { kind: 'private-key'; privateKey: string };
+
+export interface HostEndpoint {
+  address: string;
+  port: number;
+  username: string;
+  hostKeyFingerprint: string;
+  credential: HostCredential;
+}
+
+export interface CommandResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface HostSession {
+  run(argv: readonly string[], options?: { timeoutMs?: number }): Promise<CommandResult>;
+}
+
+export interface SshExecutor {
+  withSession<T>(endpoint: HostEndpoint, work: (session: HostSession) => Promise<T>): Promise<T>;
+}
+
+export interface SshExecutorOptions {
+  ferryPrivateKey: Buffer;
+  connectTimeoutMs: number;
+  commandTimeoutMs?: number;
+}
+
+const MAX_CAPTURE = 1 << 20; // output kept per stream; host commands here are probes, not transfers
+
+export function createSshExecutor(options: SshExecutorOptions): SshExecutor {
+  return {
+    async withSession(endpoint, work) {
+      const client = await connect(endpoint, options);
+      try {
+        return await work({ run: (argv, o) => exec(client, argv, o?.timeoutMs ?? options.commandTimeoutMs ?? 60_000) });
+      } finally {
+        client.end();
+      }
+    },
+  };
+}
+
+function connect(endpoint: HostEndpoint, options: SshExecutorOptions): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    let mismatch: HostKeyMismatchError | undefined;
+    const config: ConnectConfig = {
+      host: endpoint.address,
+      port: endpoint.port,
+      username: endpoint.username,
+      readyTimeout: options.connectTimeoutMs,
+      hostVerifier: (key: Buffer) => {
+        if (fingerprintMatches(key, endpoint.hostKeyFingerprint)) return true;
+        mismatch = new HostKeyMismatchError(endpoint.address, endpoint.hostKeyFingerprint, fingerprintOf(key));
+        return false;
+      },
+    };
+    const credential = endpoint.credential;
+    if (credential.kind === 'ferry-key') config.privateKey = options.ferryPrivateKey;
+    else if (credential.kind === 'private-key') config.privateKey = credential.privateKey;
+    else config.password = credential.password;
+
+    client.once('ready', () => resolve(client));
+    client.once('error', (err: Error & { level?: string; code?: string }) => {
+      client.end();
+      if (mismatch) return reject(mismatch);
+      if (err.level === 'client-authentication') {
+        return reject(
+          new HostAuthenticationError(`${endpoint.username}@${endpoint.address} was refused: ${err.message}`),
+        );
+      }
+      reject(new HostUnreachableError(`cannot reach ${endpoint.address}:${endpoint.port}: ${err.code ?? err.message}`));
+    });
+    client.connect(config);
+  });
+}
+
+function exec(client: Client, argv: readonly string[], timeoutMs: number): Promise<CommandResult> {
+  const line = commandLine(argv);
+  return new Promise((resolve, reject) => {
+    client.exec(line, (err, stream) => {
+      if (err) return reject(new HostUnreachableError(`cannot open a channel: ${err.message}`));
+      const out: Buffer[] = [];
+      const errOut: Buffer[] = [];
+      let outBytes = 0;
+      let errBytes = 0;
+      const timer = setTimeout(() => {
+        stream.close();
+        reject(new CommandTimeoutError(`${argv[0]} did not finish within ${timeoutMs} ms`));
+      }, timeoutMs);
+      stream.on('data', (chunk: Buffer) => {
+        if (outBytes < MAX_CAPTURE) out.push(chunk);
+        outBytes += chunk.length;
+      });
+      stream.stderr.on('data', (chunk: Buffer) => {
+        if (errBytes < MAX_CAPTURE) errOut.push(chunk);
+        errBytes += chunk.length;
+      });
+      stream.on('close', (code: number | null, signal?: string) => {
+        clearTimeout(timer);
+        if (code === null && signal === undefined) {
+          return reject(new HostUnreachableError(`connection lost while running ${argv[0]}`));
+        }
+        resolve({
+          exitCode: code ?? 128,
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(errOut).toString('utf8'),
+        });
+      });
+    });
+  });
+}

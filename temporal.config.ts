@@ -1,0 +1,60 @@
+// Ferry's configuration: the environment, read once, validated, typed. A bad value stops start-up with a clear message.
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+
+const schema = z.object({
+  FERRY_API_PORT: port.default(8080),
+  FERRY_API_HOST: z.string().default('127.0.0.1'),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^:\s]+:\d+$/, 'must be host:port')
+    .default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  FERRY_TASK_QUEUE: z.string().min(1).default('ferry'),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  FERRY_MASTER_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 random bytes, base64-encoded'),
+  FERRY_ADMIN_API_KEY: z.string().min(16).optional(),
+  FERRY_ADMIN_SECRET_KEY: z.string().min(16).optional(),
+  FERRY_ADMIN_FILE: z.string().default('.ferry/admin.json'),
+  FERRY_SSH_PRIVATE_KEY_FILE: z.string().default('.ferry/keys/ferry_ed25519'),
+  FERRY_SSH_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  FERRY_HOST_CONNECT_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(4),
+});
+
+export type FerryConfig = Readonly<{
+  api: { host: string; port: number };
+  temporal: { address: string; namespace: string; taskQueue: string };
+  databaseUrl: string;
+  masterKey: Buffer;
+  admin: { apiKey?: string; secretKey?: string; file: string };
+  ssh: { privateKeyFile: string; connectTimeoutMs: number; connectAttempts: number };
+}>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
+    throw new Error(`Ferry configuration is invalid:\n${problems}`);
+  }
+  const e = parsed.data;
+  if ((e.FERRY_ADMIN_API_KEY === undefined) !== (e.FERRY_ADMIN_SECRET_KEY === undefined)) {
+    throw new Error(
+      'Ferry configuration is invalid: set both FERRY_ADMIN_API_KEY and FERRY_ADMIN_SECRET_KEY, or neither',
+    );
+  }
+  return {
+    api: { host: e.FERRY_API_HOST, port: e.FERRY_API_PORT },
+    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.FERRY_TASK_QUEUE },
+    databaseUrl: e.DATABASE_URL,
+    masterKey: Buffer.from(e.FERRY_MASTER_KEY, 'base64'),
+    admin: { apiKey: e.FERRY_ADMIN_API_KEY, secretKey: e.FERRY_ADMIN_SECRET_KEY, file: e.FERRY_ADMIN_FILE },
+    ssh: {
+      privateKeyFile: e.FERRY_SSH_PRIVATE_KEY_FILE,
+      connectTimeoutMs: e.FERRY_SSH_CONNECT_TIMEOUT_MS,
+      connectAttempts: e.FERRY_HOST_CONNECT_ATTEMPTS,
+    },
+  };
+}

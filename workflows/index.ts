@@ -1,0 +1,2 @@
+// Every workflow type the worker runs, one file each.
+export { addHost } from './add-host';
