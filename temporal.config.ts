@@ -1,7 +1,7 @@
 // Ferry's configuration: the environment, read once, validated, typed. A bad value stops start-up with a clear message.
 import { z } from 'zod';
 
-const port = z.coerce.number().int().min(1).max(65535);
+const port = z.coerce.number().int().min(0).max(65535); // 0: any free port (tests)
 
 const schema = z.object({
   FERRY_API_PORT: port.default(8080),
