@@ -6,6 +6,8 @@ const port = z.coerce.number().int().min(0).max(65535); // 0: any free port (tes
 const schema = z.object({
   FERRY_API_PORT: port.default(8080),
   FERRY_API_HOST: z.string().default('127.0.0.1'),
+  /** Where clients reach the API (download URLs point here); default http://127.0.0.1:<FERRY_API_PORT>. */
+  FERRY_PUBLIC_URL: z.url().optional(),
   TEMPORAL_ADDRESS: z
     .string()
     .regex(/^[^:\s]+:\d+$/, 'must be host:port')
@@ -25,7 +27,7 @@ const schema = z.object({
 });
 
 export type FerryConfig = Readonly<{
-  api: { host: string; port: number };
+  api: { host: string; port: number; publicUrl: string };
   temporal: { address: string; namespace: string; taskQueue: string };
   databaseUrl: string;
   masterKey: Buffer;
@@ -46,7 +48,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
     );
   }
   return {
-    api: { host: e.FERRY_API_HOST, port: e.FERRY_API_PORT },
+    api: {
+      host: e.FERRY_API_HOST,
+      port: e.FERRY_API_PORT,
+      publicUrl: (e.FERRY_PUBLIC_URL ?? `http://127.0.0.1:${e.FERRY_API_PORT}`).replace(/\/$/, ''),
+    },
     temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.FERRY_TASK_QUEUE },
     databaseUrl: e.DATABASE_URL,
     masterKey: Buffer.from(e.FERRY_MASTER_KEY, 'base64'),

@@ -2,6 +2,7 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/client';
 import type { SecretBox } from '../db/secret-box';
+import type { ProviderServices } from '../plugins/image-stores/contract';
 import type { FerryConfig } from '../temporal.config';
 import type { ParamSpecs, ParamValues } from './params';
 
@@ -17,6 +18,8 @@ export interface CommandContext {
   temporal: Client;
   config: FerryConfig;
   secrets: SecretBox;
+  /** What image-store drivers need from Ferry (SSH, signed download links). */
+  storeServices: ProviderServices;
   user: ApiUser;
   /** The command being run (its name as listApis gives it). */
   command: string;

@@ -2,6 +2,7 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/client';
 import type { SecretBox } from '../db/secret-box';
+import type { ProviderServices } from '../plugins/image-stores/contract';
 import type { FerryConfig } from '../temporal.config';
 import { authenticate, paramOf } from './auth';
 import type { ApiCommand, ResponseBody } from './command';
@@ -14,6 +15,7 @@ export interface DispatcherDeps {
   temporal: Client;
   config: FerryConfig;
   secrets: SecretBox;
+  storeServices: ProviderServices;
   log(line: string): void;
 }
 
@@ -61,7 +63,7 @@ function parseParams(command: ApiCommand, params: ReadonlyMap<string, string>): 
   const values: Record<string, unknown> = {};
   const secret = new Set<string>(command.secretParams ?? []);
   for (const [name, spec] of Object.entries(command.params)) {
-    const raw = paramOf(params, name.toLowerCase());
+    const raw = spec.type === 'map' ? collectMap(params, name) : paramOf(params, name.toLowerCase());
     if (raw === undefined || raw === '') {
       if (spec.required) {
         throw new ApiError(
@@ -83,6 +85,28 @@ function parseParams(command: ApiCommand, params: ReadonlyMap<string, string>): 
     }
   }
   return values;
+}
+
+/**
+ * CloudStack maps: details[0].key=k&details[0].value=v, or details[0].k=v. Returned as JSON (undefined if absent).
+ */
+function collectMap(params: ReadonlyMap<string, string>, name: string): string | undefined {
+  const entries = new Map<string, Record<string, string>>();
+  const pattern = new RegExp(`^${name}\\[(\\d+)\\]\\.([A-Za-z0-9_.-]+)$`, 'i');
+  for (const [k, v] of params) {
+    const m = pattern.exec(k);
+    if (!m) continue;
+    const entry = entries.get(m[1]!) ?? {};
+    entry[m[2]!] = v;
+    entries.set(m[1]!, entry);
+  }
+  if (entries.size === 0) return undefined;
+  const map: Record<string, string> = {};
+  for (const entry of entries.values()) {
+    if ('key' in entry && 'value' in entry && Object.keys(entry).length === 2) map[entry.key] = entry.value!;
+    else for (const [k, v] of Object.entries(entry)) map[k] = v;
+  }
+  return JSON.stringify(map);
 }
 
 export type { ResponseBody };

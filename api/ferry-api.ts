@@ -1,8 +1,11 @@
 // Builds the API service over real clients; used by the process entry point and by the end-to-end tests.
+import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
+import { createDownloadLinks } from '../core/download-links';
 import { openDb } from '../db/client';
 import { createSecretBox } from '../db/secret-box';
+import { createSshExecutor } from '../ssh/executor';
 import type { FerryConfig } from '../temporal.config';
 import { ensureAdmin } from './admin-keys';
 import { createApiServer } from './http-server';
@@ -18,7 +21,13 @@ export async function startFerryApi(config: FerryConfig, log: (line: string) => 
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
   const secrets = createSecretBox(config.masterKey);
   await ensureAdmin(dbHandle.db, secrets, config);
-  const server = createApiServer({ db: dbHandle.db, temporal, config, secrets, log });
+  const links = createDownloadLinks(config.masterKey, config.api.publicUrl);
+  const ssh = createSshExecutor({
+    ferryPrivateKey: await readFile(config.ssh.privateKeyFile),
+    connectTimeoutMs: config.ssh.connectTimeoutMs,
+  });
+  const storeServices = { ssh, signedDownloadUrl: links.url };
+  const server = createApiServer({ db: dbHandle.db, temporal, config, secrets, storeServices, links, log });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.api.port, config.api.host, resolve);

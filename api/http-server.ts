@@ -1,6 +1,8 @@
 // The HTTP face of the API: /client/api over GET (query) or POST (form body), JSON out.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { DownloadLinks } from '../core/download-links';
 import { dispatch, type DispatcherDeps } from './dispatcher';
+import { serveDownload } from './download';
 
 const MAX_BODY = 1 << 20;
 
@@ -23,13 +25,22 @@ async function readParams(req: IncomingMessage, url: URL): Promise<Map<string, s
   return params;
 }
 
-export function createApiServer(deps: DispatcherDeps): Server {
+export function createApiServer(deps: DispatcherDeps & { links: DownloadLinks }): Server {
   return createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://ferry');
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
       res.end(JSON.stringify(body));
     };
+    if (url.pathname === '/download' && req.method === 'GET') {
+      serveDownload(deps, req, res, url).catch((err: Error) => {
+        deps.log(`download failed: ${err.message}`);
+        if (!res.headersSent)
+          send(502, { errorresponse: { errorcode: 534, errortext: 'the store could not be read' } });
+        else res.destroy();
+      });
+      return;
+    }
     if (url.pathname !== '/client/api' && url.pathname !== '/client/api/') {
       return send(404, { errorresponse: { errorcode: 404, errortext: 'Ferry answers on /client/api' } });
     }

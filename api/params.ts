@@ -1,7 +1,7 @@
 // Parameter specs of API commands: they parse raw strings into typed values, and describe themselves for listApis.
 import { isIPv4 } from 'node:net';
 
-export type ParamType = 'uuid' | 'string' | 'integer' | 'boolean' | 'date';
+export type ParamType = 'uuid' | 'string' | 'integer' | 'boolean' | 'date' | 'map';
 
 export interface ParamSpec<T = unknown, R extends boolean = boolean> {
   type: ParamType;
@@ -44,6 +44,8 @@ const parsers = {
     if (Number.isNaN(t)) throw new ParamFormatError('a date (yyyy-MM-ddTHH:mm:ssZ)');
     return new Date(t);
   },
+  // The dispatcher gathers name[i].key/value (or name[i].<key>=value) into a JSON object first.
+  map: (raw: string) => JSON.parse(raw) as Record<string, string>,
 } satisfies Record<ParamType, (raw: string) => unknown>;
 
 type Parsed<K extends ParamType> = ReturnType<(typeof parsers)[K]>;
@@ -74,6 +76,7 @@ export const optional = {
   integer: make('integer', false),
   boolean: make('boolean', false),
   date: make('date', false),
+  map: make('map', false),
 };
 
 /** Checks usable inside a spec: they throw ParamFormatError naming what is expected. */

@@ -37,6 +37,7 @@ install_node_modules() {
 install_all() {
   command -v node >/dev/null || die "Node.js 20 is required (it ships with the machine image)"
   install_apt
+  swift_install_packages
   install_python_tools
   install_node_modules
 }

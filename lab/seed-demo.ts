@@ -23,7 +23,7 @@ async function ensure(list: string, objectName: string, name: string, create: ()
   return (await findByName(list, objectName, name)) ?? (await create());
 }
 
-const hosts = labHosts().filter((h) => h.zone !== '-');
+const hosts = labHosts().filter((h) => h.hypervisor !== '-');
 const zones = new Map<string, Row>();
 const pods = new Map<string, Row>();
 const clusters = new Map<string, Row>();

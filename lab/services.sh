@@ -11,7 +11,7 @@ SEARCH_ATTRIBUTES=(FerryCommand FerryObjectType FerryObjectId FerryZone)
 
 # --- secrets and keys of this lab, generated once --------------------------------------------------
 lab_init() {
-  mkdir -p "$FERRY_HOME"/{run,log,keys,hosts,pools,images}
+  mkdir -p "$FERRY_HOME"/{run,log,keys,hosts,pools,images,exports/nfs-a}
   chmod 755 "$FERRY_HOME"
   local env="$FERRY_HOME/lab.env"
   if [ ! -f "$env" ]; then
@@ -25,6 +25,9 @@ FERRY_S3_SECRET_KEY=$(head -c 24 /dev/urandom | base64 -w0 | tr '+/' 'xy')
 ENV
     umask 022
   fi
+  # Secrets added by later versions of the lab are appended to an existing lab.env.
+  grep -q '^FERRY_SWIFT_KEY=' "$env" ||
+    echo "FERRY_SWIFT_KEY=$(head -c 24 /dev/urandom | base64 -w0 | tr '+/' 'xy')" >> "$env"
   [ -f "$FERRY_HOME/keys/ferry_ed25519" ] ||
     ssh-keygen -q -t ed25519 -N '' -C 'ferry@lab' -f "$FERRY_HOME/keys/ferry_ed25519"
   set -a; . "$env"; set +a
@@ -115,7 +118,7 @@ hosts_start() {
     [ "$pool" = - ] || mkdir -p "$FERRY_HOME/pools/$pool"
     local path_line=""
     # The bare host's logins get a PATH without qemu-img: a host missing its hypervisor tools.
-    [ "$hv" = - ] && path_line="SetEnv PATH=$dir/bin" && mkdir -p "$dir/bin"
+    [ "$name" = bare-1 ] && path_line="SetEnv PATH=$dir/bin" && mkdir -p "$dir/bin"
     cat > "$dir/sshd_config" <<CONF
 ListenAddress $addr:$port
 HostKey $dir/ssh_host_ed25519_key
@@ -128,6 +131,7 @@ UsePAM no
 StrictModes no
 MaxStartups 50:30:100
 MaxSessions 50
+Subsystem sftp internal-sftp
 $path_line
 CONF
     if ! pid_alive "$dir/sshd.pid"; then
@@ -164,4 +168,4 @@ ferry_start() {
 ferry_stop() { stop_bg api; stop_bg worker; }
 ferry_status() { port_open 127.0.0.1 "$API_PORT"; }
 
-LAB_SERVICES=(postgres temporal seaweedfs hosts images)
+LAB_SERVICES=(postgres temporal seaweedfs swift hosts images)

@@ -1,6 +1,6 @@
 // The SSH executor: every host command Ferry runs goes through here. It pins host keys, bounds connect and
 // command time, and takes commands as argument vectors (quoted by commandLine), never as shell strings.
-import { Client, type ConnectConfig } from 'ssh2';
+import { Client, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { fingerprintMatches, fingerprintOf } from './fingerprint';
 import { CommandTimeoutError, HostAuthenticationError, HostKeyMismatchError, HostUnreachableError } from './errors';
 import { commandLine } from './quote';
@@ -26,8 +26,17 @@ export interface HostSession {
   run(argv: readonly string[], options?: { timeoutMs?: number }): Promise<CommandResult>;
 }
 
+/** A connection kept open by its owner (e.g. a store driver), with SFTP for streaming files. */
+export interface HostConnection extends HostSession {
+  sftp(): Promise<SFTPWrapper>;
+  close(): void;
+  /** False once the connection dropped: the owner opens a new one. */
+  readonly open: boolean;
+}
+
 export interface SshExecutor {
   withSession<T>(endpoint: HostEndpoint, work: (session: HostSession) => Promise<T>): Promise<T>;
+  connect(endpoint: HostEndpoint): Promise<HostConnection>;
 }
 
 export interface SshExecutorOptions {
@@ -39,16 +48,42 @@ export interface SshExecutorOptions {
 const MAX_CAPTURE = 1 << 20; // output kept per stream; host commands here are probes, not transfers
 
 export function createSshExecutor(options: SshExecutorOptions): SshExecutor {
-  return {
+  const executor: SshExecutor = {
     async withSession(endpoint, work) {
-      const client = await connect(endpoint, options);
+      const connection = await executor.connect(endpoint);
       try {
-        return await work({ run: (argv, o) => exec(client, argv, o?.timeoutMs ?? options.commandTimeoutMs ?? 60_000) });
+        return await work(connection);
       } finally {
-        client.end();
+        connection.close();
       }
     },
+    async connect(endpoint) {
+      const client = await connect(endpoint, options);
+      let open = true;
+      let sftp: Promise<SFTPWrapper> | undefined;
+      client.on('close', () => (open = false));
+      client.on('error', () => (open = false));
+      return {
+        get open() {
+          return open;
+        },
+        run: (argv, o) => exec(client, argv, o?.timeoutMs ?? options.commandTimeoutMs ?? 60_000),
+        sftp() {
+          sftp ??= new Promise((resolve, reject) =>
+            client.sftp((err, s) =>
+              err ? reject(new HostUnreachableError(`cannot open SFTP: ${err.message}`)) : resolve(s),
+            ),
+          );
+          return sftp;
+        },
+        close() {
+          open = false;
+          client.end();
+        },
+      };
+    },
   };
+  return executor;
 }
 
 function connect(endpoint: HostEndpoint, options: SshExecutorOptions): Promise<Client> {

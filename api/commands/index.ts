@@ -2,7 +2,16 @@
 import type { ApiCommand } from '../command';
 import { listAsyncJobs, queryAsyncJobResult } from './async-jobs';
 import { addCluster, listClusters } from './clusters';
+import { addS3, addSecondaryStorage, addSwift, listS3s, listSwifts } from './deprecated-image-stores';
 import { addHost, deleteHost, listHosts } from './hosts';
+import {
+  addImageStore,
+  deleteImageStore,
+  enableImageStore,
+  listImageStores,
+  listStorageProviders,
+  updateImageStore,
+} from './image-stores';
 import { makeListApis } from './list-apis';
 import { createPod, listPods } from './pods';
 import { createStoragePool, listStoragePools } from './storage-pools';
@@ -20,6 +29,17 @@ const commands: ApiCommand[] = [
   deleteHost,
   listStoragePools,
   createStoragePool,
+  addImageStore,
+  listImageStores,
+  updateImageStore,
+  enableImageStore,
+  deleteImageStore,
+  listStorageProviders,
+  addSecondaryStorage,
+  addS3,
+  addSwift,
+  listS3s,
+  listSwifts,
   queryAsyncJobResult,
   listAsyncJobs,
 ];

@@ -1,3 +1,4 @@
 export * from './inventory';
 export * from './accounts';
 export * from './jobs';
+export * from './image-stores';

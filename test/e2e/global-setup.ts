@@ -1,6 +1,7 @@
 // Starts Ferry (API + worker, in this process) against the running lab with a fresh database, once per test run.
 // The lab itself (Temporal, PostgreSQL, hosts) is started by `./ferry test`.
-import type { AddressInfo } from 'node:net';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import postgres from 'postgres';
@@ -21,6 +22,8 @@ export interface TestStack {
   temporalUiUrl: string;
   taskQueue: string;
   connectAttempts: number;
+  /** Every line Ferry's API and worker logged during the run (tests search it for secrets). */
+  logFile: string;
 }
 
 declare module 'vitest' {
@@ -32,7 +35,6 @@ declare module 'vitest' {
 let api: FerryApi | undefined;
 let worker: FerryWorker | undefined;
 let running: Promise<void> | undefined;
-export const apiLog: string[] = [];
 
 async function freshDatabase(baseUrl: string, name: string): Promise<string> {
   const admin = postgres(baseUrl, { max: 1, onnotice: () => undefined });
@@ -47,6 +49,14 @@ async function freshDatabase(baseUrl: string, name: string): Promise<string> {
   return url.toString();
 }
 
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 export async function setup(project: TestProject) {
   const base = process.env.DATABASE_URL;
   if (!base) throw new Error('DATABASE_URL is not set: run the tests with ./ferry test');
@@ -56,28 +66,35 @@ export async function setup(project: TestProject) {
   const config = loadConfig({
     ...process.env,
     DATABASE_URL: databaseUrl,
-    FERRY_API_PORT: '0',
+    FERRY_API_PORT: String(await freePort()),
     FERRY_TASK_QUEUE: taskQueue,
     FERRY_ADMIN_FILE: join(ferryHome, 'test-admin.json'),
     FERRY_ADMIN_API_KEY: undefined,
     FERRY_ADMIN_SECRET_KEY: undefined,
     FERRY_HOST_CONNECT_ATTEMPTS: '2',
   });
-  // Failing workflows are the point of many tests: keep the worker's log to real errors.
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const logFile = join(ferryHome, 'log', 'test-ferry.log');
+  writeFileSync(logFile, '');
+  const log = (line: string) => appendFileSync(logFile, line + '\n');
+  // Everything the worker logs goes to the file too; failing workflows are the point of many tests.
+  Runtime.install({
+    logger: new DefaultLogger('INFO', (entry) =>
+      log(`${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {})}`),
+    ),
+  });
   worker = await createFerryWorker(config);
   running = worker.run();
-  api = await startFerryApi({ ...config, api: { ...config.api, port: 0 } }, (line) => apiLog.push(line));
-  const { port } = api.server.address() as AddressInfo;
+  api = await startFerryApi(config, log);
   const keys = JSON.parse(await readFile(config.admin.file, 'utf8')) as { apiKey: string; secretKey: string };
   project.provide('stack', {
-    apiUrl: `http://127.0.0.1:${port}/client/api`,
+    apiUrl: `${config.api.publicUrl}/client/api`,
     ...keys,
     databaseUrl,
     temporalAddress: config.temporal.address,
     temporalUiUrl: `http://127.0.0.1:${process.env.FERRY_TEMPORAL_UI_PORT ?? 8233}`,
     taskQueue,
     connectAttempts: config.ssh.connectAttempts,
+    logFile,
   });
 }
 

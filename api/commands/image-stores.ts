@@ -1,0 +1,241 @@
+// Image-store commands: add (validate → check connectivity and credentials → save), list, update, enable, delete.
+import { randomUUID } from 'node:crypto';
+import { and, eq, type SQL } from 'drizzle-orm';
+import { imageStores } from '../../db/schema';
+import { StoreCheckError, type StoreScope } from '../../plugins/image-stores/contract';
+import {
+  findImageStoreProvider,
+  imageStoreProviders,
+  openImageStore,
+  sealConfig,
+} from '../../plugins/image-stores/registry';
+import { defineCommand, type CommandContext } from '../command';
+import { ApiError, ErrorCode, notFound, paramError } from '../errors';
+import { listResponse } from '../list';
+import { listParams, must, optional, required } from '../params';
+import { imageStoreView } from '../views/image-store';
+import { loadNames } from '../views/inventory';
+import { zoneById } from './lookup';
+import { isUniqueViolation } from './unique';
+
+const checkErrorCode = { config: 431, credentials: 431, 'missing-container': 431, unreachable: 534 } as const;
+
+export interface NewImageStore {
+  provider: string;
+  name?: string | undefined;
+  url?: string | undefined;
+  zoneid?: string | undefined;
+  details?: Record<string, string> | undefined;
+}
+
+/** The whole add path, shared with the deprecated add commands. Nothing is saved unless every check passes. */
+export async function addImageStoreRow(ctx: CommandContext, input: NewImageStore) {
+  const provider = findImageStoreProvider(input.provider);
+  if (!provider) {
+    const known = imageStoreProviders.map((p) => p.name).join(', ');
+    throw paramError(
+      `Image store provider ${input.provider} is unknown; use one of ${known} (listStorageProviders type=image).`,
+    );
+  }
+  const scope: StoreScope = input.zoneid ? 'ZONE' : 'REGION';
+  if (!provider.capabilities.scopes.includes(scope)) {
+    throw paramError(
+      scope === 'REGION'
+        ? `${provider.name} image stores are zone-wide: give a zoneid.`
+        : `${provider.name} image stores are region-wide: leave zoneid out.`,
+    );
+  }
+  const zone = input.zoneid ? await zoneById(ctx.db, input.zoneid) : undefined;
+  const name = input.name ?? `${provider.name.toLowerCase()}-${randomUUID().slice(0, 8)}`;
+  const [clash] = await ctx.db.select({ id: imageStores.id }).from(imageStores).where(eq(imageStores.name, name));
+  if (clash) throw paramError(`An image store named ${name} already exists; choose another name.`);
+
+  const id = randomUUID();
+  try {
+    const config = provider.parse({ url: input.url, details: input.details ?? {} });
+    const driver = provider.open(config, id, ctx.storeServices);
+    let capacity;
+    try {
+      await driver.check();
+      capacity = await driver.capacity();
+    } finally {
+      await driver.close();
+    }
+    const [row] = await ctx.db
+      .insert(imageStores)
+      .values({
+        id,
+        name,
+        provider: provider.name,
+        scope,
+        zoneId: zone?.id,
+        url: config.url,
+        protocol: config.protocol,
+        settings: config.settings,
+        secretsCiphertext: sealConfig(config, ctx.secrets),
+        totalBytes: capacity.totalBytes,
+        usedBytes: capacity.usedBytes,
+      })
+      .returning();
+    return imageStoreView(row!, await loadNames(ctx.db));
+  } catch (err) {
+    if (err instanceof StoreCheckError) throw new ApiError(checkErrorCode[err.kind], err.message);
+    if (isUniqueViolation(err)) throw paramError(`An image store named ${name} already exists; choose another name.`);
+    throw err;
+  }
+}
+
+export async function listImageStoreRows(ctx: CommandContext, filters: Record<string, unknown>) {
+  const where: SQL[] = [];
+  if (typeof filters.id === 'string') where.push(eq(imageStores.id, filters.id));
+  if (typeof filters.name === 'string') where.push(eq(imageStores.name, filters.name));
+  if (typeof filters.zoneid === 'string') where.push(eq(imageStores.zoneId, filters.zoneid));
+  if (typeof filters.protocol === 'string') where.push(eq(imageStores.protocol, filters.protocol.toLowerCase()));
+  if (typeof filters.provider === 'string') {
+    where.push(eq(imageStores.provider, findImageStoreProvider(filters.provider)?.name ?? filters.provider));
+  }
+  if (typeof filters.readonly === 'boolean') where.push(eq(imageStores.readonly, filters.readonly));
+  const rows = await ctx.db
+    .select()
+    .from(imageStores)
+    .where(and(...where))
+    .orderBy(imageStores.name);
+  const names = await loadNames(ctx.db);
+  return rows.map((r) => imageStoreView(r, names));
+}
+
+export const imageStoreListParams = {
+  id: optional.uuid('the ID of the storage pool'),
+  name: optional.string('the name of the image store'),
+  zoneid: optional.uuid('the Zone ID for the image store'),
+  protocol: optional.string('the image store protocol'),
+  provider: optional.string('the image store provider'),
+  readonly: optional.boolean('read-only status of the image store'),
+  ...listParams,
+};
+
+async function storeById(ctx: CommandContext, id: string) {
+  const [row] = await ctx.db.select().from(imageStores).where(eq(imageStores.id, id));
+  if (!row) throw notFound('ImageStore', id);
+  return row;
+}
+
+export const addImageStore = defineCommand({
+  name: 'addImageStore',
+  description: 'Adds backup image store. Connectivity and credentials are checked before anything is saved',
+  isAsync: false,
+  params: {
+    provider: required.string('the image store provider name: NFS, S3 or Swift'),
+    name: optional.string('the name for the image store', must.beName),
+    url: optional.string('the URL for the image store'),
+    zoneid: optional.uuid('the Zone ID for the image store; none makes a region-wide store'),
+    details: optional.map('the details for the image store: details[0].key=bucket&details[0].value=images'),
+  },
+  async handle(p, ctx) {
+    return { imagestore: await addImageStoreRow(ctx, p) };
+  },
+});
+
+export const listImageStores = defineCommand({
+  name: 'listImageStores',
+  description: 'Lists image stores',
+  isAsync: false,
+  params: imageStoreListParams,
+  async handle(p, ctx) {
+    return listResponse('imagestore', await listImageStoreRows(ctx, p), p);
+  },
+});
+
+export const updateImageStore = defineCommand({
+  name: 'updateImageStore',
+  description: 'Updates an image store: its name, or read-only (a read-only store takes no new objects)',
+  isAsync: false,
+  params: {
+    id: required.uuid('Image Store UUID'),
+    name: optional.string('the new name for the image store', must.beName),
+    readonly: optional.boolean('if true, the image store takes no new writes'),
+  },
+  async handle(p, ctx) {
+    const store = await storeById(ctx, p.id);
+    try {
+      const [row] = await ctx.db
+        .update(imageStores)
+        .set({ name: p.name ?? store.name, readonly: p.readonly ?? store.readonly })
+        .where(eq(imageStores.id, p.id))
+        .returning();
+      return { imagestore: imageStoreView(row!, await loadNames(ctx.db)) };
+    } catch (err) {
+      if (isUniqueViolation(err))
+        throw paramError(`An image store named ${p.name} already exists; choose another name.`);
+      throw err;
+    }
+  },
+});
+
+export const enableImageStore = defineCommand({
+  name: 'enableImageStore',
+  description: 'Enables an image store for writes again (clears read-only)',
+  isAsync: false,
+  params: { id: required.uuid('Image Store UUID') },
+  async handle(p, ctx) {
+    await storeById(ctx, p.id);
+    const [row] = await ctx.db.update(imageStores).set({ readonly: false }).where(eq(imageStores.id, p.id)).returning();
+    return { imagestore: imageStoreView(row!, await loadNames(ctx.db)) };
+  },
+});
+
+export const deleteImageStore = defineCommand({
+  name: 'deleteImageStore',
+  description: 'Deletes an image store; refused while it holds objects',
+  isAsync: false,
+  params: { id: required.uuid('the image store ID') },
+  async handle(p, ctx) {
+    const store = await storeById(ctx, p.id);
+    const driver = openImageStore(store, ctx.secrets, ctx.storeServices);
+    try {
+      for await (const object of driver.list('')) {
+        throw new ApiError(
+          ErrorCode.ResourceInUse,
+          `Image store ${store.name} still holds objects (for example ${object.key}); delete or move them first.`,
+        );
+      }
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      throw new ApiError(
+        ErrorCode.ResourceUnavailable,
+        `Cannot tell whether image store ${store.name} is empty: ${(err as Error).message}`,
+      );
+    } finally {
+      await driver.close();
+    }
+    await ctx.db.delete(imageStores).where(eq(imageStores.id, p.id));
+    return { success: true };
+  },
+});
+
+export const listStorageProviders = defineCommand({
+  name: 'listStorageProviders',
+  description: 'Lists storage providers',
+  isAsync: false,
+  params: {
+    type: required.string(
+      'the type of storage provider: image, primary or cache',
+      must.beOneOf('image', 'primary', 'cache'),
+    ),
+  },
+  handle(p) {
+    const type = p.type.toLowerCase();
+    // Primary pools are directories the hosts mount (SharedMountPoint); cache providers arrive with the cache framework.
+    const providers =
+      type === 'image'
+        ? imageStoreProviders.map((provider) => ({
+            name: provider.name,
+            type: 'IMAGE',
+            capabilities: provider.capabilities,
+          }))
+        : type === 'primary'
+          ? [{ name: 'DefaultPrimary', type: 'PRIMARY' }]
+          : [];
+    return Promise.resolve({ count: providers.length, dataStoreProvider: providers });
+  },
+});

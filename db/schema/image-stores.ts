@@ -1,0 +1,20 @@
+// Image stores (role Image): one row per store, settings in clear, secrets sealed (CloudStack's image_store + details).
+import { bigint, boolean, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { zones } from './inventory';
+
+export const imageStores = pgTable('image_stores', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull().unique(),
+  provider: text('provider').notNull(),
+  role: text('role').$type<'Image'>().notNull().default('Image'),
+  scope: text('scope').$type<'ZONE' | 'REGION'>().notNull(),
+  zoneId: uuid('zone_id').references(() => zones.id),
+  url: text('url').notNull(),
+  protocol: text('protocol').notNull(),
+  settings: jsonb('settings').$type<Record<string, string>>().notNull(),
+  secretsCiphertext: text('secrets_ciphertext'),
+  readonly: boolean('readonly').notNull().default(false),
+  totalBytes: bigint('total_bytes', { mode: 'number' }),
+  usedBytes: bigint('used_bytes', { mode: 'number' }),
+  created: timestamp('created', { withTimezone: true }).notNull().defaultNow(),
+});
