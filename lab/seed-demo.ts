@@ -3,6 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FerryApiClient, type ApiKeys } from '../api/client';
+import { ensureS3Bucket, ensureSwiftContainer } from './object-stores';
 import { fingerprintOfPublicKeyFile } from '../ssh/known-host';
 import { loadConfig } from '../temporal.config';
 import { ferryHome, hostKeyFile, labHosts, poolPath, sampleImages } from './lab-layout';
@@ -102,6 +103,55 @@ for (const job of jobs) {
   }
 }
 
+// Image stores (SPEC §3): the lab provisions the bucket and container, then Ferry checks and adds the stores.
+const env = (name: string) => process.env[name] ?? '';
+const s3Endpoint = `http://127.0.0.1:${process.env.FERRY_S3_PORT ?? 8333}`;
+const swiftAuthUrl = `http://127.0.0.1:${process.env.FERRY_SWIFT_PORT ?? 8090}/auth/v1.0`;
+await ensureS3Bucket(s3Endpoint, env('FERRY_S3_ACCESS_KEY'), env('FERRY_S3_SECRET_KEY'), 'ferry-region');
+await ensureSwiftContainer(swiftAuthUrl, 'ferry:ferry', env('FERRY_SWIFT_KEY'), 'ferry-b');
+const ssvm = labHosts().find((h) => h.name === 'ssvm-a')!;
+const detailsOf = (map: Record<string, string>) =>
+  Object.fromEntries(
+    Object.entries(map).flatMap(([k, v], i): [string, string][] => [
+      [`details[${i}].key`, k],
+      [`details[${i}].value`, v],
+    ]),
+  );
+const stores: Record<string, Record<string, string>> = {
+  's3-region': {
+    provider: 'S3',
+    ...detailsOf({
+      endpoint: s3Endpoint,
+      accesskey: env('FERRY_S3_ACCESS_KEY'),
+      secretkey: env('FERRY_S3_SECRET_KEY'),
+      bucket: 'ferry-region',
+    }),
+  },
+  'nfs-a': {
+    provider: 'NFS',
+    zoneid: zones.get('zone-a')!.id,
+    url: `nfs://${ssvm.address}${join(ferryHome, 'exports/nfs-a')}`,
+    ...detailsOf({
+      sshurl: `ssh://${ssvm.address}:${ssvm.port}`,
+      hostkeyfingerprint: await fingerprintOfPublicKeyFile(hostKeyFile('ssvm-a')),
+    }),
+  },
+  'swift-b': {
+    provider: 'Swift',
+    zoneid: zones.get('zone-b')!.id,
+    url: swiftAuthUrl,
+    ...detailsOf({ account: 'ferry', username: 'ferry', key: env('FERRY_SWIFT_KEY'), container: 'ferry-b' }),
+  },
+};
+for (const [name, params] of Object.entries(stores)) {
+  await ensure(
+    'listImageStores',
+    'imagestore',
+    name,
+    async () => (await api.call('addImageStore', { name, ...params })).imagestore as Row,
+  );
+}
+
 const imagesPort = Number(process.env.FERRY_IMAGES_PORT ?? 8099);
 const [temporalHost] = config.temporal.address.split(':');
 const lab = {
@@ -113,7 +163,7 @@ const lab = {
     uiUrl: `http://${temporalHost}:${process.env.FERRY_TEMPORAL_UI_PORT ?? 8233}`,
   },
   s3: { endpoint: `http://127.0.0.1:${process.env.FERRY_S3_PORT ?? 8333}` },
-  swift: null,
+  swift: { authUrl: swiftAuthUrl, account: 'ferry', user: 'ferry' },
   hosts: labHosts().map((h) => ({
     name: h.name,
     address: h.address,
@@ -124,4 +174,4 @@ const lab = {
   images: sampleImages(imagesPort),
 };
 await writeFile(join(ferryHome, 'lab.json'), JSON.stringify(lab, null, 2) + '\n');
-console.log(`ferry: demo inventory ready (${hosts.length} hosts Up)`);
+console.log(`ferry: demo inventory ready (${hosts.length} hosts Up, ${Object.keys(stores).length} image stores)`);

@@ -1,22 +1,13 @@
 // The unmodified Python CloudStack client `cs` (PyPI) against Ferry: signed calls and an async job polled to the end.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { adminApi, hostFingerprint, labHost, makeCluster, stack, unique } from '../support/stack';
+import { cs as csClient } from '../support/cs';
+import { adminApi, hostFingerprint, labHost, makeCluster, unique } from '../support/stack';
 
-const run = promisify(execFile);
-
-async function cs(...args: string[]): Promise<Record<string, unknown>> {
-  const { stdout } = await run('cs', args, {
-    env: {
-      ...process.env,
-      CLOUDSTACK_ENDPOINT: stack().apiUrl,
-      CLOUDSTACK_KEY: stack().apiKey,
-      CLOUDSTACK_SECRET: stack().secretKey,
-      CLOUDSTACK_TIMEOUT: '60',
-    },
-  });
-  return JSON.parse(stdout) as Record<string, unknown>;
+async function cs(command: string, ...args: string[]): Promise<Record<string, unknown>> {
+  const params = Object.fromEntries(args.map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
+  const result = await csClient(command, params);
+  if (!result.ok) throw Object.assign(new Error(result.output), { stdout: result.output });
+  return result.body;
 }
 
 describe('the cs client', () => {

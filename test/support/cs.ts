@@ -1,0 +1,46 @@
+// Runs the unmodified Python CloudStack client `cs` against the test stack; returns its parsed JSON answer.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { stack } from './stack';
+
+const run = promisify(execFile);
+
+export interface CsResult {
+  ok: boolean;
+  body: Record<string, unknown>;
+  output: string;
+}
+
+export async function cs(command: string, params: Record<string, string> = {}): Promise<CsResult> {
+  const args = [command, ...Object.entries(params).map(([k, v]) => `${k}=${v}`)];
+  const env = {
+    ...process.env,
+    CLOUDSTACK_ENDPOINT: stack().apiUrl,
+    CLOUDSTACK_KEY: stack().apiKey,
+    CLOUDSTACK_SECRET: stack().secretKey,
+    CLOUDSTACK_TIMEOUT: '60',
+  };
+  try {
+    const { stdout } = await run('cs', args, { env });
+    return { ok: true, body: JSON.parse(stdout) as Record<string, unknown>, output: stdout };
+  } catch (err) {
+    const { stdout = '', stderr = '' } = err as { stdout?: string; stderr?: string };
+    const json = /\{[\s\S]*\}/.exec(stdout)?.[0];
+    const parsed = json ? (JSON.parse(json) as Record<string, unknown>) : {};
+    // On errors cs prints the whole answer: {"<command>response": {errorcode, errortext}}.
+    const keys = Object.keys(parsed);
+    const body =
+      keys.length === 1 && keys[0]!.endsWith('response') ? (parsed[keys[0]!] as Record<string, unknown>) : parsed;
+    return { ok: false, body, output: stdout + stderr };
+  }
+}
+
+/** details[i].key/value parameters, as CloudStack clients send a map. */
+export function details(map: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(map).flatMap(([k, v], i): [string, string][] => [
+      [`details[${i}].key`, k],
+      [`details[${i}].value`, v],
+    ]),
+  );
+}
