@@ -52,3 +52,13 @@ export class FerryApiClient {
     }
   }
 }
+
+/** A map parameter as CloudStack clients send it: name[0].key=k&name[0].value=v&… */
+export function mapParams(name: string, map: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(map).flatMap(([k, v], i): [string, string][] => [
+      [`${name}[${i}].key`, k],
+      [`${name}[${i}].value`, v],
+    ]),
+  );
+}

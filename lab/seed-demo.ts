@@ -2,7 +2,7 @@
 // then writes .ferry/lab.json. Run by `./ferry up` once the API answers.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FerryApiClient, type ApiKeys } from '../api/client';
+import { FerryApiClient, mapParams, type ApiKeys } from '../api/client';
 import { ensureS3Bucket, ensureSwiftContainer } from './object-stores';
 import { fingerprintOfPublicKeyFile } from '../ssh/known-host';
 import { loadConfig } from '../temporal.config';
@@ -110,13 +110,7 @@ const swiftAuthUrl = `http://127.0.0.1:${process.env.FERRY_SWIFT_PORT ?? 8090}/a
 await ensureS3Bucket(s3Endpoint, env('FERRY_S3_ACCESS_KEY'), env('FERRY_S3_SECRET_KEY'), 'ferry-region');
 await ensureSwiftContainer(swiftAuthUrl, 'ferry:ferry', env('FERRY_SWIFT_KEY'), 'ferry-b');
 const ssvm = labHosts().find((h) => h.name === 'ssvm-a')!;
-const detailsOf = (map: Record<string, string>) =>
-  Object.fromEntries(
-    Object.entries(map).flatMap(([k, v], i): [string, string][] => [
-      [`details[${i}].key`, k],
-      [`details[${i}].value`, v],
-    ]),
-  );
+const detailsOf = (map: Record<string, string>) => mapParams('details', map);
 const stores: Record<string, Record<string, string>> = {
   's3-region': {
     provider: 'S3',

@@ -1,6 +1,7 @@
 // Runs the unmodified Python CloudStack client `cs` against the test stack; returns its parsed JSON answer.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { mapParams } from '../../api/client';
 import { stack } from './stack';
 
 const run = promisify(execFile);
@@ -36,11 +37,4 @@ export async function cs(command: string, params: Record<string, string> = {}): 
 }
 
 /** details[i].key/value parameters, as CloudStack clients send a map. */
-export function details(map: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(map).flatMap(([k, v], i): [string, string][] => [
-      [`details[${i}].key`, k],
-      [`details[${i}].value`, v],
-    ]),
-  );
-}
+export const details = (map: Record<string, string>) => mapParams('details', map);

@@ -1,6 +1,7 @@
 // The image-store contract against the lab's NFS export, through its storage VM over SSH. The store is added through
 // the API first, so its expiring URLs are served by Ferry's real download endpoint.
 import { beforeAll } from 'vitest';
+import { mapParams } from '../../../api/client';
 import { labNfs, testStoreServices } from '../../../test/support/lab-stores';
 import { adminApi, unique } from '../../../test/support/stack';
 import { imageStoreContract } from '../contract-suite';
@@ -15,16 +16,12 @@ beforeAll(async () => {
     id: string;
   };
   const nfs = await labNfs();
-  const details = Object.entries(nfs.details).flatMap(([k, v], i): [string, string][] => [
-    [`details[${i}].key`, k],
-    [`details[${i}].value`, v],
-  ]);
   const body = await api.call('addImageStore', {
     provider: 'NFS',
     name: unique('nfs'),
     url: nfs.url,
     zoneid: zone.id,
-    ...Object.fromEntries(details),
+    ...mapParams('details', nfs.details),
   });
   storeId = (body.imagestore as { id: string }).id;
   config = nfsProvider.parse({ url: nfs.url, details: nfs.details });
