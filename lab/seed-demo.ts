@@ -146,6 +146,9 @@ for (const [name, params] of Object.entries(stores)) {
   );
 }
 
+// The lab's image server is on loopback: allow exactly that address for user downloads, nothing else internal.
+await api.call('updateConfiguration', { name: 'secstorage.allowed.internal.download.sites', value: '127.0.0.1/32' });
+
 const imagesPort = Number(process.env.FERRY_IMAGES_PORT ?? 8099);
 const [temporalHost] = config.temporal.address.split(':');
 const lab = {

@@ -2,6 +2,7 @@
 import type { ApiCommand } from '../command';
 import { listAsyncJobs, queryAsyncJobResult } from './async-jobs';
 import { addCluster, listClusters } from './clusters';
+import { listConfigurations, updateConfiguration } from './configuration';
 import { addS3, addSecondaryStorage, addSwift, listS3s, listSwifts } from './deprecated-image-stores';
 import { addHost, deleteHost, listHosts } from './hosts';
 import {
@@ -40,6 +41,8 @@ const commands: ApiCommand[] = [
   addSwift,
   listS3s,
   listSwifts,
+  listConfigurations,
+  updateConfiguration,
   queryAsyncJobResult,
   listAsyncJobs,
 ];

@@ -2,3 +2,4 @@ export * from './inventory';
 export * from './accounts';
 export * from './jobs';
 export * from './image-stores';
+export * from './configuration';
