@@ -24,6 +24,8 @@ const schema = z.object({
   FERRY_SSH_PRIVATE_KEY_FILE: z.string().default('.ferry/keys/ferry_ed25519'),
   FERRY_SSH_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   FERRY_HOST_CONNECT_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(4),
+  /** Part size of transfers into stores, in MiB: the unit a resumed transfer may re-send. */
+  FERRY_TRANSFER_PART_MIB: z.coerce.number().int().min(5).max(512).default(16),
 });
 
 export type FerryConfig = Readonly<{
@@ -33,6 +35,7 @@ export type FerryConfig = Readonly<{
   masterKey: Buffer;
   admin: { apiKey?: string; secretKey?: string; file: string };
   ssh: { privateKeyFile: string; connectTimeoutMs: number; connectAttempts: number };
+  transferPartBytes: number;
 }>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
@@ -57,6 +60,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
     databaseUrl: e.DATABASE_URL,
     masterKey: Buffer.from(e.FERRY_MASTER_KEY, 'base64'),
     admin: { apiKey: e.FERRY_ADMIN_API_KEY, secretKey: e.FERRY_ADMIN_SECRET_KEY, file: e.FERRY_ADMIN_FILE },
+    transferPartBytes: e.FERRY_TRANSFER_PART_MIB * 1024 * 1024,
     ssh: {
       privateKeyFile: e.FERRY_SSH_PRIVATE_KEY_FILE,
       connectTimeoutMs: e.FERRY_SSH_CONNECT_TIMEOUT_MS,

@@ -12,7 +12,8 @@ import {
   HostKeyMismatchError,
   HostUnreachableError,
 } from '../ssh/errors';
-import type { HostCredential, HostEndpoint, HostSession, SshExecutor } from '../ssh/executor';
+import type { HostSession, SshExecutor } from '../ssh/executor';
+import { endpointOf, loadHost } from './host-endpoint';
 
 export interface PoolProbe {
   poolId: string;
@@ -26,44 +27,17 @@ export interface HostProbe {
   pools: PoolProbe[];
 }
 
-export interface HostActivityDeps {
+interface HostActivityDeps {
   db: Db;
   ssh: SshExecutor;
   secrets: SecretBox;
 }
 
-type HostRow = typeof hosts.$inferSelect;
-
 export function createHostActivities({ db, ssh, secrets }: HostActivityDeps) {
-  async function loadHost(hostId: string): Promise<HostRow> {
-    const [host] = await db.select().from(hosts).where(eq(hosts.id, hostId));
-    if (!host) throw ApplicationFailure.nonRetryable(`host ${hostId} no longer exists`, FailureType.NotFound);
-    return host;
-  }
-
-  function endpointOf(host: HostRow): HostEndpoint {
-    let credential: HostCredential = { kind: 'ferry-key' };
-    if (host.credentialKind !== 'ferry-key') {
-      if (!host.credentialCiphertext) throw new Error(`host ${host.name} has no stored credential`);
-      const secret = secrets.open(host.credentialCiphertext);
-      credential =
-        host.credentialKind === 'password'
-          ? { kind: 'password', password: secret }
-          : { kind: 'private-key', privateKey: secret };
-    }
-    return {
-      address: host.address,
-      port: host.sshPort,
-      username: host.username,
-      hostKeyFingerprint: host.hostKeyFingerprint,
-      credential,
-    };
-  }
-
   return {
     /** Connects with the pinned host key and checks the hypervisor's tools and the pools the host must see. */
     async probeHost({ hostId }: { hostId: string }): Promise<HostProbe> {
-      const host = await loadHost(hostId);
+      const host = await loadHost(db, hostId);
       const adapter = hypervisorAdapter(host.hypervisor);
       const pools = await db
         .select({ id: storagePools.id, name: storagePools.name, path: storagePools.path })
@@ -75,7 +49,7 @@ export function createHostActivities({ db, ssh, secrets }: HostActivityDeps) {
           ),
         );
       try {
-        return await ssh.withSession(endpointOf(host), async (session) => {
+        return await ssh.withSession(endpointOf(host, secrets), async (session) => {
           let qemuImgVersion = '';
           for (const tool of adapter.requiredTools) {
             const found = await session.run(['sh', '-c', 'command -v "$1"', 'sh', tool.command]);

@@ -1,11 +1,30 @@
 // All activities, built over injected clients. Workflows import only the type of this.
-import { createHostActivities, type HostActivityDeps } from './hosts';
+import type { Db } from '../db/client';
+import type { SecretBox } from '../db/secret-box';
+import type { ProviderServices } from '../plugins/image-stores/contract';
+import type { SshExecutor } from '../ssh/executor';
+import { createHostDiskActivities } from './host-disks';
+import { createHostActivities } from './hosts';
+import { createStoreAccess } from './store-access';
+import { createTemplateActivities } from './templates';
+import { createTransferActivities } from './transfers';
 
-export type ActivityDeps = HostActivityDeps;
+export interface ActivityDeps {
+  db: Db;
+  ssh: SshExecutor;
+  secrets: SecretBox;
+  storeServices: ProviderServices;
+  /** Size of the parts transfers write (and resume from). */
+  partSizeBytes: number;
+}
 
 export function createActivities(deps: ActivityDeps) {
+  const withStore = createStoreAccess(deps.db, deps.secrets, deps.storeServices);
   return {
     ...createHostActivities(deps),
+    ...createTemplateActivities(deps),
+    ...createTransferActivities({ ...deps, withStore }),
+    ...createHostDiskActivities({ ...deps, withStore }),
   };
 }
 

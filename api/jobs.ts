@@ -4,13 +4,13 @@ import { type WorkflowExecutionStatusName, WorkflowFailedError, WorkflowNotFound
 import { ApplicationFailure, TemporalFailure, TypedSearchAttributes } from '@temporalio/common';
 import { eq } from 'drizzle-orm';
 import { ErrorCode, failureErrorCode, isFailureType } from '../core/failures';
-import { asyncJobs } from '../db/schema';
+import { asyncJobs, templateStoreRefs } from '../db/schema';
 import { FerryCommand, FerryObjectId, FerryObjectType, FerryZone } from '../workflows/search-attributes';
 import { progressQuery } from '../workflows/progress';
 import type { CommandContext } from './command';
 import { ApiError } from './errors';
 import { csDate } from './views/format';
-import { instanceView } from './views/inventory';
+import { instanceView } from './views/instance';
 
 export interface JobStart {
   workflowType: string;
@@ -78,12 +78,14 @@ export async function jobView(ctx: CommandContext, job: JobRow): Promise<Record<
     throw err;
   }
   if (status === 'RUNNING' || status === 'CONTINUED_AS_NEW') {
-    const percent = await handle.query(progressQuery).catch(() => 0);
+    const percent = await jobProgress(ctx, job, () => handle.query(progressQuery));
     return { ...base, jobstatus: 0, jobprocstatus: percent, jobresultcode: 0 };
   }
   const completed = csDate(closeTime);
   if (status === 'COMPLETED') {
-    const jobresult = await instanceView(ctx.db, job.instanceType, job.instanceId);
+    // A workflow may answer with its own response (extractTemplate's URL); otherwise the entity as it is now.
+    const result = (await handle.result()) as { response?: Record<string, unknown> } | undefined;
+    const jobresult = result?.response ?? (await instanceView(ctx, job.instanceType, job.instanceId));
     return {
       ...base,
       jobstatus: 1,
@@ -101,6 +103,13 @@ export async function jobView(ctx: CommandContext, job: JobRow): Promise<Record<
     const { code, text } = describeJobFailure(err, status);
     return { ...base, ...failed(code, text), completed };
   }
+}
+
+/** Transfers report their progress on their copies' rows; other jobs answer the workflow's progress query. */
+async function jobProgress(ctx: CommandContext, job: JobRow, query: () => Promise<number>): Promise<number> {
+  const refs = await ctx.db.select().from(templateStoreRefs).where(eq(templateStoreRefs.jobId, job.id));
+  if (refs.length > 0) return Math.floor(refs.reduce((sum, r) => sum + r.downloadPercent, 0) / refs.length);
+  return await query().catch(() => 0);
 }
 
 function failed(code: number, text: string) {

@@ -34,6 +34,13 @@ export const FailureType = {
   HostPoolPathMissing: 'HostPoolPathMissing',
   HostCommandFailed: 'HostCommandFailed',
   NotFound: 'NotFound',
+  UrlRefused: 'UrlRefused',
+  SourceNotFound: 'SourceNotFound',
+  SourceUnavailable: 'SourceUnavailable',
+  ChecksumMismatch: 'ChecksumMismatch',
+  FormatMismatch: 'FormatMismatch',
+  NoMotionPlan: 'NoMotionPlan',
+  StoreUnavailable: 'StoreUnavailable',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -45,6 +52,13 @@ export const failureErrorCode: Record<FailureType, ErrorCode> = {
   HostPoolPathMissing: ErrorCode.ResourceUnavailable,
   HostCommandFailed: ErrorCode.InternalError,
   NotFound: ErrorCode.ParamError,
+  UrlRefused: ErrorCode.ParamError,
+  SourceNotFound: ErrorCode.ParamError,
+  SourceUnavailable: ErrorCode.ResourceUnavailable,
+  ChecksumMismatch: ErrorCode.ParamError,
+  FormatMismatch: ErrorCode.ParamError,
+  NoMotionPlan: ErrorCode.ResourceUnavailable,
+  StoreUnavailable: ErrorCode.ResourceUnavailable,
 };
 
 export function isFailureType(value: string | undefined | null): value is FailureType {

@@ -146,6 +146,27 @@ for (const [name, params] of Object.entries(stores)) {
   );
 }
 
+// Cache (staging) stores, one per zone: NFS exports the zone's hosts mount, reached through the zone's storage VM.
+for (const [name, zone, vm] of [
+  ['cache-a', 'zone-a', 'ssvm-a'],
+  ['cache-b', 'zone-b', 'ssvm-b'],
+] as const) {
+  const host = labHosts().find((h) => h.name === vm)!;
+  const sshDetails = {
+    sshurl: `ssh://${host.address}:${host.port}`,
+    hostkeyfingerprint: await fingerprintOfPublicKeyFile(hostKeyFile(vm)),
+  };
+  await ensure('listSecondaryStagingStores', 'imagestore', name, async () => {
+    const body = await api.call('createSecondaryStagingStore', {
+      name,
+      zoneid: zones.get(zone)!.id,
+      url: `nfs://${host.address}${join(ferryHome, 'exports', name)}`,
+      ...detailsOf(sshDetails),
+    });
+    return body.secondarystorage as Row;
+  });
+}
+
 // The lab's image server is on loopback: allow exactly that address for user downloads, nothing else internal.
 await api.call('updateConfiguration', { name: 'secstorage.allowed.internal.download.sites', value: '127.0.0.1/32' });
 
@@ -171,4 +192,6 @@ const lab = {
   images: sampleImages(imagesPort),
 };
 await writeFile(join(ferryHome, 'lab.json'), JSON.stringify(lab, null, 2) + '\n');
-console.log(`ferry: demo inventory ready (${hosts.length} hosts Up, ${Object.keys(stores).length} image stores)`);
+console.log(
+  `ferry: demo inventory ready (${hosts.length} hosts Up, ${Object.keys(stores).length} image stores, 2 cache stores)`,
+);

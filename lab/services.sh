@@ -11,7 +11,7 @@ SEARCH_ATTRIBUTES=(FerryCommand FerryObjectType FerryObjectId FerryZone)
 
 # --- secrets and keys of this lab, generated once --------------------------------------------------
 lab_init() {
-  mkdir -p "$FERRY_HOME"/{run,log,keys,hosts,pools,images,exports/nfs-a}
+  mkdir -p "$FERRY_HOME"/{run,log,keys,hosts,pools,images,exports/{nfs-a,cache-a,cache-b}}
   chmod 755 "$FERRY_HOME"
   local env="$FERRY_HOME/lab.env"
   if [ ! -f "$env" ]; then

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { createDownloadLinks } from '../core/download-links';
 import { openDb, type DbHandle } from '../db/client';
 import { createSecretBox } from '../db/secret-box';
 import { createSshExecutor } from '../ssh/executor';
@@ -20,13 +21,17 @@ export interface FerryWorker {
 export async function createFerryWorker(config: FerryConfig): Promise<FerryWorker> {
   const dbHandle: DbHandle = openDb(config.databaseUrl);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const ssh = createSshExecutor({
+    ferryPrivateKey: await readFile(config.ssh.privateKeyFile),
+    connectTimeoutMs: config.ssh.connectTimeoutMs,
+  });
+  const links = createDownloadLinks(config.masterKey, config.api.publicUrl);
   const activities = createActivities({
     db: dbHandle.db,
     secrets: createSecretBox(config.masterKey),
-    ssh: createSshExecutor({
-      ferryPrivateKey: await readFile(config.ssh.privateKeyFile),
-      connectTimeoutMs: config.ssh.connectTimeoutMs,
-    }),
+    ssh,
+    storeServices: { ssh, signedDownloadUrl: links.url },
+    partSizeBytes: config.transferPartBytes,
   });
   const worker = await Worker.create({
     connection,

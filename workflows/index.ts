@@ -1,2 +1,7 @@
 // Every workflow type the worker runs, one file each.
 export { addHost } from './add-host';
+export { copyTemplate } from './copy-template';
+export { deleteTemplate } from './delete-template';
+export { extractTemplate } from './extract-template';
+export { prepareTemplate } from './prepare-template';
+export { registerTemplate } from './register-template';

@@ -21,6 +21,7 @@ import { isUniqueViolation } from './unique';
 const checkErrorCode = { config: 431, credentials: 431, 'missing-container': 431, unreachable: 534 } as const;
 
 export interface NewImageStore {
+  role?: 'Image' | 'ImageCache';
   provider: string;
   name?: string | undefined;
   url?: string | undefined;
@@ -67,6 +68,7 @@ export async function addImageStoreRow(ctx: CommandContext, input: NewImageStore
         id,
         name,
         provider: provider.name,
+        role: input.role ?? 'Image',
         scope,
         zoneId: zone?.id,
         url: config.url,
@@ -85,8 +87,12 @@ export async function addImageStoreRow(ctx: CommandContext, input: NewImageStore
   }
 }
 
-export async function listImageStoreRows(ctx: CommandContext, filters: Record<string, unknown>) {
-  const where: SQL[] = [];
+export async function listImageStoreRows(
+  ctx: CommandContext,
+  filters: Record<string, unknown>,
+  role: 'Image' | 'ImageCache' = 'Image',
+) {
+  const where: SQL[] = [eq(imageStores.role, role)];
   if (typeof filters.id === 'string') where.push(eq(imageStores.id, filters.id));
   if (typeof filters.name === 'string') where.push(eq(imageStores.name, filters.name));
   if (typeof filters.zoneid === 'string') where.push(eq(imageStores.zoneId, filters.zoneid));
@@ -114,10 +120,36 @@ export const imageStoreListParams = {
   ...listParams,
 };
 
-async function storeById(ctx: CommandContext, id: string) {
-  const [row] = await ctx.db.select().from(imageStores).where(eq(imageStores.id, id));
-  if (!row) throw notFound('ImageStore', id);
+export async function storeById(ctx: CommandContext, id: string, role: 'Image' | 'ImageCache' = 'Image') {
+  const [row] = await ctx.db
+    .select()
+    .from(imageStores)
+    .where(and(eq(imageStores.id, id), eq(imageStores.role, role)));
+  if (!row) throw notFound(role === 'Image' ? 'ImageStore' : 'SecondaryStagingStore', id);
   return row;
+}
+
+/** Deletes a store row unless the store still holds objects (536). */
+export async function deleteEmptyStore(ctx: CommandContext, store: typeof imageStores.$inferSelect) {
+  const driver = openImageStore(store, ctx.secrets, ctx.storeServices);
+  try {
+    for await (const object of driver.list('')) {
+      throw new ApiError(
+        ErrorCode.ResourceInUse,
+        `Store ${store.name} still holds objects (for example ${object.key}); delete or move them first.`,
+      );
+    }
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    throw new ApiError(
+      ErrorCode.ResourceUnavailable,
+      `Cannot tell whether store ${store.name} is empty: ${(err as Error).message}`,
+    );
+  } finally {
+    await driver.close();
+  }
+  await ctx.db.delete(imageStores).where(eq(imageStores.id, store.id));
+  return { success: true };
 }
 
 export const addImageStore = defineCommand({
@@ -190,26 +222,7 @@ export const deleteImageStore = defineCommand({
   isAsync: false,
   params: { id: required.uuid('the image store ID') },
   async handle(p, ctx) {
-    const store = await storeById(ctx, p.id);
-    const driver = openImageStore(store, ctx.secrets, ctx.storeServices);
-    try {
-      for await (const object of driver.list('')) {
-        throw new ApiError(
-          ErrorCode.ResourceInUse,
-          `Image store ${store.name} still holds objects (for example ${object.key}); delete or move them first.`,
-        );
-      }
-    } catch (err) {
-      if (err instanceof ApiError) throw err;
-      throw new ApiError(
-        ErrorCode.ResourceUnavailable,
-        `Cannot tell whether image store ${store.name} is empty: ${(err as Error).message}`,
-      );
-    } finally {
-      await driver.close();
-    }
-    await ctx.db.delete(imageStores).where(eq(imageStores.id, p.id));
-    return { success: true };
+    return await deleteEmptyStore(ctx, await storeById(ctx, p.id));
   },
 });
 

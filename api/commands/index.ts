@@ -1,6 +1,7 @@
 // The command table: every API command Ferry answers. A new command = one definition + one line here.
 import type { ApiCommand } from '../command';
 import { listAsyncJobs, queryAsyncJobResult } from './async-jobs';
+import { createSecondaryStagingStore, deleteSecondaryStagingStore, listSecondaryStagingStores } from './cache-stores';
 import { addCluster, listClusters } from './clusters';
 import { listConfigurations, updateConfiguration } from './configuration';
 import { addS3, addSecondaryStorage, addSwift, listS3s, listSwifts } from './deprecated-image-stores';
@@ -13,9 +14,18 @@ import {
   listStorageProviders,
   updateImageStore,
 } from './image-stores';
+import { explainDataMotion } from './explain-data-motion';
 import { makeListApis } from './list-apis';
 import { createPod, listPods } from './pods';
 import { createStoragePool, listStoragePools } from './storage-pools';
+import {
+  copyTemplate,
+  deleteTemplate,
+  extractTemplate,
+  listTemplates,
+  prepareTemplate,
+  registerTemplate,
+} from './templates';
 import { createZone, listZones } from './zones';
 
 const commands: ApiCommand[] = [
@@ -36,11 +46,21 @@ const commands: ApiCommand[] = [
   enableImageStore,
   deleteImageStore,
   listStorageProviders,
+  createSecondaryStagingStore,
+  listSecondaryStagingStores,
+  deleteSecondaryStagingStore,
   addSecondaryStorage,
   addS3,
   addSwift,
   listS3s,
   listSwifts,
+  registerTemplate,
+  listTemplates,
+  deleteTemplate,
+  extractTemplate,
+  copyTemplate,
+  prepareTemplate,
+  explainDataMotion,
   listConfigurations,
   updateConfiguration,
   queryAsyncJobResult,

@@ -1,8 +1,7 @@
 // How inventory rows look in API responses (CloudStack's ZoneResponse, PodResponse, ...).
-import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import type { storagePools } from '../../db/schema';
-import { clusters, hosts, pods, zones } from '../../db/schema';
+import type { storagePools, hosts } from '../../db/schema';
+import { clusters, pods, zones } from '../../db/schema';
 import { csDate } from './format';
 
 type Zone = typeof zones.$inferSelect;
@@ -100,13 +99,3 @@ export const storagePoolView = (p: Pool, n: Names) => ({
   disksizeused: p.capacityBytes != null && p.availableBytes != null ? p.capacityBytes - p.availableBytes : undefined,
   created: csDate(p.created),
 });
-
-/** The entity a finished job made, under its object name (the jobresult of queryAsyncJobResult). */
-export async function instanceView(db: Db, type: string | null, id: string | null): Promise<Record<string, unknown>> {
-  if (!type || !id) return {};
-  if (type === 'Host') {
-    const [h] = await db.select().from(hosts).where(eq(hosts.id, id));
-    return h ? { host: hostView(h, await loadNames(db)) } : {};
-  }
-  return {};
-}

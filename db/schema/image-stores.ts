@@ -1,4 +1,5 @@
-// Image stores (role Image): one row per store, settings in clear, secrets sealed (CloudStack's image_store + details).
+// Image stores (role Image) and cache stores (role ImageCache, "secondary staging stores"): one row per store,
+// settings in clear, secrets sealed (CloudStack's image_store + image_store_details).
 import { bigint, boolean, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { zones } from './inventory';
 
@@ -6,7 +7,7 @@ export const imageStores = pgTable('image_stores', {
   id: uuid('id').primaryKey().defaultRandom(),
   name: text('name').notNull().unique(),
   provider: text('provider').notNull(),
-  role: text('role').$type<'Image'>().notNull().default('Image'),
+  role: text('role').$type<'Image' | 'ImageCache'>().notNull().default('Image'),
   scope: text('scope').$type<'ZONE' | 'REGION'>().notNull(),
   zoneId: uuid('zone_id').references(() => zones.id),
   url: text('url').notNull(),

@@ -3,3 +3,4 @@ export * from './accounts';
 export * from './jobs';
 export * from './image-stores';
 export * from './configuration';
+export * from './templates';

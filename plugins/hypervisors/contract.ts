@@ -4,7 +4,7 @@
 export type HypervisorType = 'KVM' | 'XenServer' | 'VMware';
 
 /** Disk formats as CloudStack names them (ImageFormat). */
-export type DiskFormat = 'QCOW2' | 'VHD' | 'OVA' | 'RAW' | 'ISO';
+export type DiskFormat = 'QCOW2' | 'VHD' | 'VMDK' | 'OVA' | 'RAW' | 'ISO';
 
 export interface HostTool {
   /** The executable looked up on the host's PATH. */
@@ -18,9 +18,9 @@ export interface HostTool {
 export interface HypervisorAdapter {
   readonly hypervisor: HypervisorType;
   /** The format this hypervisor keeps its disks in on primary storage. */
-  readonly diskFormat: DiskFormat;
-  /** The `qemu-img -O` name of that format. */
-  readonly qemuImgFormat: string;
+  readonly poolFormat: DiskFormat;
+  /** Its hosts can fetch an HTTP URL themselves; if not, data reaches them through a cache store they mount. */
+  readonly pullsUrls: boolean;
   /** Tools a host must have before it can be marked Up. */
   readonly requiredTools: readonly HostTool[];
 }

@@ -17,6 +17,8 @@ export interface ImageStoreCapabilities {
   serverSideCopy: boolean;
   /** The backend can tell its total and used capacity. */
   reportsCapacity: boolean;
+  /** Hypervisor hosts can mount it and read objects as files under settings.mountpath (NFS). */
+  hostMountable: boolean;
 }
 
 /** What addImageStore gives a provider: the url and the details[i].key/value map. */

@@ -1,9 +1,9 @@
 import type { HypervisorAdapter } from '../contract';
-import { qemuImg } from '../qemu-img';
+import { curl, qemuImg } from '../qemu-img';
 
 export const kvmAdapter: HypervisorAdapter = {
   hypervisor: 'KVM',
-  diskFormat: 'QCOW2',
-  qemuImgFormat: 'qcow2',
-  requiredTools: [qemuImg],
+  poolFormat: 'QCOW2',
+  pullsUrls: true,
+  requiredTools: [qemuImg, curl],
 };

@@ -1,10 +1,10 @@
 import type { HypervisorAdapter } from '../contract';
-import { qemuImg } from '../qemu-img';
+import { curl, qemuImg } from '../qemu-img';
 
-// VMware keeps VMDK disks (templates travel as OVA); simulated with qemu-img's vmdk driver.
+// VMware keeps VMDK disks on its datastores (templates may travel as OVA); simulated with qemu-img's vmdk driver.
 export const vmwareAdapter: HypervisorAdapter = {
   hypervisor: 'VMware',
-  diskFormat: 'OVA',
-  qemuImgFormat: 'vmdk',
-  requiredTools: [qemuImg],
+  poolFormat: 'VMDK',
+  pullsUrls: true,
+  requiredTools: [qemuImg, curl],
 };

@@ -1,10 +1,11 @@
 import type { HypervisorAdapter } from '../contract';
 import { qemuImg } from '../qemu-img';
 
-// XenServer keeps VHD disks; the lab's XenServer host is simulated with qemu-img's `vpc` driver.
+// XenServer keeps VHD disks (simulated with qemu-img's vpc driver); as in the seed, its hosts get data through a
+// cache store rather than pulling object-store URLs.
 export const xenServerAdapter: HypervisorAdapter = {
   hypervisor: 'XenServer',
-  diskFormat: 'VHD',
-  qemuImgFormat: 'vpc',
+  poolFormat: 'VHD',
+  pullsUrls: false,
   requiredTools: [qemuImg],
 };

@@ -1,0 +1,118 @@
+// Disk work on hypervisor hosts over SSH: fetch an object (expiring URL or mounted path), convert it to the pool's
+// format, verify it with qemu-img info. Every command is an argument vector; the result appears under its final name
+// only when whole (written to a temporary name, then renamed).
+import { posix } from 'node:path';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { FailureType } from '../core/failures';
+import { qemuImgFormat, type ImageFormat } from '../core/image-format';
+import type { Db } from '../db/client';
+import type { SecretBox } from '../db/secret-box';
+import type { PlanStep } from '../plugins/motion/contract';
+import type { HostSession, SshExecutor } from '../ssh/executor';
+import { endpointOf, loadHost } from './host-endpoint';
+import type { WithStore } from './store-access';
+
+export interface HostDiskDeps {
+  db: Db;
+  ssh: SshExecutor;
+  secrets: SecretBox;
+  withStore: WithStore;
+}
+
+type FetchConvertStep = Extract<PlanStep, { step: 'host-fetch-convert' }>;
+
+const HOUR_MS = 3_600_000;
+
+async function mustRun(session: HostSession, argv: string[], timeoutMs = HOUR_MS): Promise<string> {
+  // Long commands (a big conversion) keep the activity alive by heartbeating while they run.
+  const beat = setInterval(() => Context.current().heartbeat(), 5000);
+  try {
+    const result = await session.run(argv, { timeoutMs });
+    if (result.exitCode !== 0) {
+      throw ApplicationFailure.nonRetryable(
+        `${argv[0]} failed on the host (exit ${result.exitCode}): ${result.stderr.trim().slice(0, 500)}`,
+        FailureType.HostCommandFailed,
+      );
+    }
+    return result.stdout;
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+function qemuName(format: string): string {
+  const name = qemuImgFormat(format as ImageFormat);
+  if (!name)
+    throw ApplicationFailure.nonRetryable(`${format} images cannot be converted on a host`, FailureType.FormatMismatch);
+  return name;
+}
+
+export function createHostDiskActivities({ db, ssh, secrets, withStore }: HostDiskDeps) {
+  return {
+    async hostFetchConvert(step: FetchConvertStep): Promise<{ virtualSize: number; physicalSize: number }> {
+      const host = await loadHost(db, step.hostId);
+      const target = posix.join(step.poolPath, step.fileName);
+      const targetFormat = qemuName(step.targetFormat);
+      const sourceFormat = qemuName(step.sourceFormat);
+      const { source: from } = step;
+      // Hosts get an expiring URL, never the store's credentials.
+      const url = 'storeId' in from ? await withStore(from.storeId, (d) => d.expiringUrl(from.key, 3600)) : undefined;
+      return await ssh.withSession(endpointOf(host, secrets), async (session) => {
+        const info = async (path: string) =>
+          JSON.parse(await mustRun(session, ['qemu-img', 'info', '--output=json', '-f', targetFormat, path])) as {
+            format: string;
+            'virtual-size': number;
+            'actual-size': number;
+          };
+        // Done already (a retry after the last step succeeded)?
+        const exists = await session.run(['test', '-f', target]);
+        if (exists.exitCode === 0) {
+          const done = await info(target);
+          return { virtualSize: done['virtual-size'], physicalSize: done['actual-size'] };
+        }
+        const temp = posix.join(step.poolPath, `.${step.fileName}.ferry-tmp`);
+        const download = posix.join(step.poolPath, `.${step.fileName}.ferry-download`);
+        try {
+          let source: string;
+          if (url) {
+            await mustRun(session, ['curl', '-sSf', '--retry', '2', '-o', download, '--', url]);
+            source = download;
+          } else {
+            source = 'path' in from ? from.path : download;
+          }
+          const options = targetFormat === 'vpc' ? ['-o', 'force_size=on'] : [];
+          await mustRun(session, [
+            'qemu-img',
+            'convert',
+            '-f',
+            sourceFormat,
+            '-O',
+            targetFormat,
+            ...options,
+            source,
+            temp,
+          ]);
+          await mustRun(session, ['mv', '-f', '--', temp, target]);
+        } finally {
+          await session.run(['rm', '-f', '--', temp, download]);
+        }
+        const done = await info(target);
+        return { virtualSize: done['virtual-size'], physicalSize: done['actual-size'] };
+      });
+    },
+
+    /** Compensation of hostFetchConvert, and deletion of a prepared template. */
+    async removePoolFile({ hostId, path }: { hostId: string; path: string }): Promise<void> {
+      const host = await loadHost(db, hostId);
+      await ssh.withSession(endpointOf(host, secrets), async (session) => {
+        await session.run([
+          'rm',
+          '-f',
+          '--',
+          path,
+          posix.join(posix.dirname(path), `.${posix.basename(path)}.ferry-tmp`),
+        ]);
+      });
+    },
+  };
+}

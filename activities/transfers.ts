@@ -1,0 +1,210 @@
+// Transfers into image stores: streamed, checked on the way (size, SHA-256, format, the user's checksum), written as
+// resumable multipart uploads whose state rides on the activity's heartbeat, so a retry after a crash resumes from
+// the last part the store confirmed instead of starting over.
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { eq } from 'drizzle-orm';
+import { parseChecksum } from '../core/checksum';
+import { FailureType } from '../core/failures';
+import { FormatSniffer, formatMatches, type SniffedFormat } from '../core/image-format';
+import { parseCidrList } from '../core/url-policy';
+import type { Db } from '../db/client';
+import { templateStoreRefs } from '../db/schema';
+import { readSetting } from '../db/settings';
+import type { ImageStoreDriver, MultipartState } from '../plugins/image-stores/contract';
+import type { PlanStep } from '../plugins/motion/contract';
+import { partsOf } from './byte-parts';
+import { openSource } from './fetch-source';
+import type { WithStore } from './store-access';
+
+export interface TransferProgress {
+  state: MultipartState;
+  bytes: number;
+}
+
+export interface TransferResult {
+  size: number;
+  sha256: string;
+  format: SniffedFormat;
+  /** Parts the store already held from an earlier attempt (a resumed transfer). */
+  resumedParts: number;
+  partsSent: number;
+}
+
+export interface TransferDeps {
+  db: Db;
+  withStore: WithStore;
+  partSizeBytes: number;
+}
+
+type DownloadStep = Extract<PlanStep, { step: 'download' }> & { refId?: string };
+type StreamStep = Extract<PlanStep, { step: 'stream-between-stores' }> & { refId?: string };
+
+export function createTransferActivities({ db, withStore, partSizeBytes }: TransferDeps) {
+  async function reportPercent(refId: string | undefined, bytes: number, total: number | undefined) {
+    if (!refId || !total) return;
+    const percent = Math.min(99, Math.floor((bytes * 100) / total));
+    await db
+      .update(templateStoreRefs)
+      .set({ downloadPercent: percent, updated: new Date() })
+      .where(eq(templateStoreRefs.id, refId));
+  }
+
+  /**
+   * Writes `source` to `key` as a multipart upload, resuming from the heartbeat of an earlier attempt: parts the
+   * store already confirmed are read past (re-hashed, not re-sent). Returns the state ready to complete.
+   */
+  async function writeParts(
+    driver: ImageStoreDriver,
+    key: string,
+    source: AsyncIterable<Uint8Array>,
+    observe: (part: Buffer) => void,
+    total: number | undefined,
+    refId: string | undefined,
+  ) {
+    const context = Context.current();
+    const previous = context.info.heartbeatDetails as TransferProgress | undefined;
+    let state = previous?.state.key === key ? previous.state : await driver.multipart.begin(key);
+    const resumedParts = state.parts.length;
+    let bytes = 0;
+    let partNumber = 0;
+    let partsSent = 0;
+    context.heartbeat({ state, bytes } satisfies TransferProgress);
+    for await (const part of partsOf(source, partSizeBytes)) {
+      partNumber++;
+      observe(part);
+      bytes += part.length;
+      const done = state.parts.find((p) => p.partNumber === partNumber);
+      if (!done || done.size !== part.length) {
+        state = await driver.multipart.putPart(state, partNumber, Readable.from([part]), part.length);
+        partsSent++;
+      }
+      context.heartbeat({ state, bytes } satisfies TransferProgress);
+      await reportPercent(refId, bytes, total);
+    }
+    // Parts beyond the end (the source shrank since an earlier attempt) must not be stitched in.
+    state = { ...state, parts: state.parts.filter((p) => p.partNumber <= partNumber) };
+    return { state, bytes, resumedParts, partsSent };
+  }
+
+  async function complete(driver: ImageStoreDriver, state: MultipartState, bytes: number) {
+    try {
+      await driver.multipart.complete(state);
+    } catch (err) {
+      // An earlier attempt may have completed it just before dying: accept what is there if it is whole.
+      const existing = await driver.head(state.key);
+      if (existing?.size !== bytes) throw err;
+    }
+  }
+
+  const refuse = async (driver: ImageStoreDriver, state: MultipartState, message: string, type: string) => {
+    await driver.multipart.abort(state);
+    await driver.delete(state.key);
+    return ApplicationFailure.nonRetryable(message, type);
+  };
+
+  return {
+    /** URL → image store, with every check the data rules ask for. */
+    async downloadToStore(step: DownloadStep): Promise<TransferResult> {
+      const allowed = parseCidrList(await readSetting(db, 'secstorage.allowed.internal.download.sites'));
+      const source = await openSource(step.url, allowed);
+      const total = Number(source.headers.get('content-length')) || undefined;
+      const sha256 = createHash('sha256');
+      const checksum = step.checksum ? parseChecksum(step.checksum) : undefined;
+      const userHash = checksum?.algorithm === 'md5' ? createHash('md5') : undefined;
+      const sniffer = new FormatSniffer();
+      return await withStore(step.storeId, async (driver) => {
+        const written = await writeParts(
+          driver,
+          step.key,
+          source.body as unknown as AsyncIterable<Uint8Array>,
+          (part) => {
+            sha256.update(part);
+            userHash?.update(part);
+            sniffer.update(part);
+          },
+          total,
+          step.refId,
+        );
+        const digest = sha256.digest('hex');
+        const format = sniffer.result();
+        if (!formatMatches(step.format, format)) {
+          throw await refuse(
+            driver,
+            written.state,
+            `${step.url} is ${format === 'TEXT' ? 'text (an error page?)' : format}, not the ${step.format} it was registered as.`,
+            FailureType.FormatMismatch,
+          );
+        }
+        if (checksum) {
+          const got = checksum.algorithm === 'sha256' ? digest : userHash!.digest('hex');
+          if (got !== checksum.hex) {
+            throw await refuse(
+              driver,
+              written.state,
+              `checksum mismatch: ${step.url} has ${checksum.algorithm} ${got}, not the ${checksum.hex} given.`,
+              FailureType.ChecksumMismatch,
+            );
+          }
+        }
+        await complete(driver, written.state, written.bytes);
+        return {
+          size: written.bytes,
+          sha256: digest,
+          format,
+          resumedParts: written.resumedParts,
+          partsSent: written.partsSent,
+        };
+      });
+    },
+
+    /** Store → store through Ferry (different stores or backends), resumable like a download. */
+    async streamBetweenStores(step: StreamStep): Promise<TransferResult> {
+      if (step.fromStoreId === step.toStoreId) throw new Error('within one store, copy with copyWithinStore');
+      return await withStore(step.fromStoreId, async (from) => {
+        const head = await from.head(step.fromKey);
+        if (!head)
+          throw ApplicationFailure.nonRetryable(`the source object ${step.fromKey} is missing`, FailureType.NotFound);
+        const sha256 = createHash('sha256');
+        const sniffer = new FormatSniffer();
+        return await withStore(step.toStoreId, async (to) => {
+          const written = await writeParts(
+            to,
+            step.toKey,
+            await from.get(step.fromKey),
+            (part) => {
+              sha256.update(part);
+              sniffer.update(part);
+            },
+            head.size,
+            step.refId,
+          );
+          if (written.bytes !== head.size) throw new Error(`read ${written.bytes} bytes of ${head.size}`);
+          await complete(to, written.state, written.bytes);
+          const result = { size: written.bytes, sha256: sha256.digest('hex'), format: sniffer.result() };
+          return { ...result, resumedParts: written.resumedParts, partsSent: written.partsSent };
+        });
+      });
+    },
+
+    async copyWithinStore(step: Extract<PlanStep, { step: 'copy-within-store' }>): Promise<{ size: number }> {
+      return await withStore(step.storeId, async (driver) => {
+        if (!driver.copy) throw new Error('this store cannot copy server-side');
+        return { size: (await driver.copy(step.fromKey, step.toKey)).size };
+      });
+    },
+
+    /** Compensation of every write: the object and any upload still open for it are removed. */
+    async removeStoreObject({ storeId, key }: { storeId: string; key: string }): Promise<void> {
+      await withStore(storeId, async (driver) => {
+        await driver.delete(key);
+        await driver.multipart.abortAbandoned(key, new Date(Date.now() + 1000));
+      });
+    },
+
+    async extractUrl({ storeId, key, seconds }: { storeId: string; key: string; seconds: number }): Promise<string> {
+      return await withStore(storeId, (driver) => driver.expiringUrl(key, seconds));
+    },
+  };
+}

@@ -1,0 +1,23 @@
+// The entity a finished job made or changed, under its object name (the jobresult of queryAsyncJobResult).
+import { eq } from 'drizzle-orm';
+import { hosts } from '../../db/schema';
+import type { CommandContext } from '../command';
+import { templateEntries } from '../commands/templates';
+import { hostView, loadNames } from './inventory';
+
+export async function instanceView(
+  ctx: CommandContext,
+  type: string | null,
+  id: string | null,
+): Promise<Record<string, unknown>> {
+  if (!type || !id) return {};
+  if (type === 'Host') {
+    const [h] = await ctx.db.select().from(hosts).where(eq(hosts.id, id));
+    return h ? { host: hostView(h, await loadNames(ctx.db)) } : {};
+  }
+  if (type === 'Template') {
+    const entries = await templateEntries(ctx, [id]);
+    return entries.length > 0 ? { template: entries.length === 1 ? entries[0] : entries } : { success: true };
+  }
+  return {};
+}

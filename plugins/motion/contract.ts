@@ -1,0 +1,87 @@
+// The data-motion contract (CloudStack's DataMotionStrategy with StrategyPriority): every strategy rates a
+// (source, destination) pair; the highest rating wins, the first registered wins ties; the winner's plan is data
+// (recorded in the workflow's history, shown by explainDataMotion) that the workflow then runs step by step.
+
+export const Priority = { CANT_HANDLE: 0, DEFAULT: 1, HYPERVISOR: 2, PLUGIN: 3, HIGHEST: 4 } as const;
+export type Priority = (typeof Priority)[keyof typeof Priority];
+export const priorityName = (p: Priority) => Object.entries(Priority).find(([, v]) => v === p)![0];
+
+export type DiskFormat = 'QCOW2' | 'VHD' | 'VMDK' | 'OVA' | 'RAW' | 'ISO';
+
+export interface UrlEndpoint {
+  kind: 'url';
+  url: string;
+}
+
+export interface StoreEndpoint {
+  kind: 'image-store';
+  storeId: string;
+  storeName: string;
+  key: string;
+  serverSideCopy: boolean;
+  /** Where hosts see the store as files (NFS), if they can. */
+  hostPath?: string;
+}
+
+export interface PoolEndpoint {
+  kind: 'primary-pool';
+  poolId: string;
+  poolName: string;
+  /** Directory of the pool on its hosts, and the file the object becomes there. */
+  path: string;
+  fileName: string;
+  /** A host of the pool that is Up, which does the work. */
+  hostId: string;
+  targetFormat: DiskFormat;
+  /** The host's hypervisor can fetch an HTTP URL itself (KVM, VMware); otherwise a cache store is needed. */
+  hostPullsUrls: boolean;
+}
+
+export type MotionEndpoint = UrlEndpoint | StoreEndpoint | PoolEndpoint;
+
+/** A zone's cache (staging) store that both Ferry and the pool's hosts can reach. */
+export interface CacheOption {
+  storeId: string;
+  storeName: string;
+  hostPath: string;
+}
+
+export interface MotionRequest {
+  objectType: 'template';
+  objectId: string;
+  format: DiskFormat;
+  from: MotionEndpoint;
+  to: MotionEndpoint;
+  cache?: CacheOption;
+  checksum?: string;
+}
+
+/** One step of a plan: an activity and what it needs. Each step that creates something names its undo. */
+export type PlanStep =
+  | { step: 'download'; url: string; storeId: string; key: string; format: DiskFormat; checksum?: string }
+  | { step: 'copy-within-store'; storeId: string; fromKey: string; toKey: string }
+  | { step: 'stream-between-stores'; fromStoreId: string; fromKey: string; toStoreId: string; toKey: string }
+  | {
+      step: 'host-fetch-convert';
+      hostId: string;
+      /** Where the host reads the source: an expiring URL of the store, or a path it mounts. */
+      source: { storeId: string; key: string } | { path: string };
+      sourceFormat: DiskFormat;
+      poolPath: string;
+      fileName: string;
+      targetFormat: DiskFormat;
+    }
+  /** Drops a temporary copy (a staged object on a cache store) once the steps after it are done. */
+  | { step: 'remove-store-object'; storeId: string; key: string };
+
+export interface MotionPlan {
+  strategy: string;
+  steps: PlanStep[];
+}
+
+export interface DataMotionStrategy {
+  readonly name: string;
+  readonly description: string;
+  rate(request: MotionRequest): Priority;
+  plan(request: MotionRequest): PlanStep[];
+}

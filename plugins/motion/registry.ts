@@ -1,0 +1,43 @@
+// The data-motion strategies, in registration order (first wins ties). A plugin adds a strategy with one line here.
+import { Priority, priorityName, type DataMotionStrategy, type MotionPlan, type MotionRequest } from './contract';
+import { storeServerSideCopy } from './strategies/store-server-side-copy';
+import { storeStreamCopy } from './strategies/store-stream-copy';
+import { storeToPoolDirect } from './strategies/store-to-pool-direct';
+import { storeToPoolViaCache } from './strategies/store-to-pool-via-cache';
+import { urlToStore } from './strategies/url-to-store';
+
+export const motionStrategies: readonly DataMotionStrategy[] = [
+  urlToStore,
+  storeServerSideCopy,
+  storeStreamCopy,
+  storeToPoolDirect,
+  storeToPoolViaCache,
+];
+
+export interface Rating {
+  strategy: string;
+  priority: string;
+}
+
+export interface MotionChoice {
+  ratings: Rating[];
+  plan?: MotionPlan;
+}
+
+/** Asks every strategy; the highest rating wins, the first registered among equals. No winner: no plan. */
+export function chooseMotion(
+  request: MotionRequest,
+  strategies: readonly DataMotionStrategy[] = motionStrategies,
+): MotionChoice {
+  let winner: DataMotionStrategy | undefined;
+  let best: Priority = Priority.CANT_HANDLE;
+  const ratings = strategies.map((strategy) => {
+    const priority = strategy.rate(request);
+    if (priority > best) {
+      best = priority;
+      winner = strategy;
+    }
+    return { strategy: strategy.name, priority: priorityName(priority) };
+  });
+  return { ratings, plan: winner ? { strategy: winner.name, steps: winner.plan(request) } : undefined };
+}

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { Priority, type DataMotionStrategy, type MotionRequest } from '../../plugins/motion/contract';
+import { chooseMotion, motionStrategies } from '../../plugins/motion/registry';
+
+const store = (storeId: string, extra: object = {}) => ({
+  kind: 'image-store' as const,
+  storeId,
+  storeName: storeId,
+  key: 'template/tmpl/2/t1/t1.qcow2',
+  serverSideCopy: true,
+  ...extra,
+});
+const pool = (hostPullsUrls: boolean) => ({
+  kind: 'primary-pool' as const,
+  poolId: 'p',
+  poolName: 'p',
+  path: '/pools/p',
+  fileName: 't1.qcow2',
+  hostId: 'h',
+  targetFormat: 'QCOW2' as const,
+  hostPullsUrls,
+});
+const request = (
+  from: MotionRequest['from'],
+  to: MotionRequest['to'],
+  extra: Partial<MotionRequest> = {},
+): MotionRequest => ({
+  objectType: 'template',
+  objectId: 't1',
+  format: 'QCOW2',
+  from,
+  to,
+  ...extra,
+});
+
+describe('data-motion strategy choice', () => {
+  it('downloads URLs into stores', () => {
+    const choice = chooseMotion(request({ kind: 'url', url: 'http://x/a' }, store('s3')));
+    expect(choice.plan).toMatchObject({ strategy: 'url-to-store', steps: [{ step: 'download', storeId: 's3' }] });
+    expect(choice.ratings).toHaveLength(motionStrategies.length);
+  });
+
+  it('prefers a server-side copy within one store over streaming', () => {
+    const within = chooseMotion(request(store('a'), store('a', { key: 'other' })));
+    expect(within.plan?.strategy).toBe('store-server-side-copy');
+    expect(within.ratings).toContainEqual({ strategy: 'store-stream-copy', priority: 'DEFAULT' });
+    expect(chooseMotion(request(store('a'), store('b'))).plan?.strategy).toBe('store-stream-copy');
+  });
+
+  it('lets a host that pulls URLs prepare directly, and others go through the cache', () => {
+    const cache = { storeId: 'c', storeName: 'cache-a', hostPath: '/exports/cache-a' };
+    const kvm = chooseMotion(request(store('s3', { serverSideCopy: false }), pool(true), { cache }));
+    expect(kvm.plan).toMatchObject({
+      strategy: 'store-to-pool-direct',
+      steps: [{ step: 'host-fetch-convert', source: { storeId: 's3' } }],
+    });
+    const xen = chooseMotion(request(store('s3'), pool(false), { cache }));
+    expect(xen.plan?.strategy).toBe('store-to-pool-via-cache');
+    expect(xen.plan?.steps.map((s) => s.step)).toEqual([
+      'stream-between-stores',
+      'host-fetch-convert',
+      'remove-store-object',
+    ]);
+    expect(chooseMotion(request(store('s3'), pool(false))).plan).toBeUndefined();
+  });
+
+  it('reads a mounted NFS store directly even when the hypervisor cannot pull URLs', () => {
+    const nfs = chooseMotion(request(store('nfs', { hostPath: '/exports/nfs-a' }), pool(false)));
+    expect(nfs.plan?.steps[0]).toMatchObject({ source: { path: '/exports/nfs-a/template/tmpl/2/t1/t1.qcow2' } });
+  });
+
+  it('lets a plugin win with a higher priority, and the first registered win ties', () => {
+    const plugin: DataMotionStrategy = {
+      name: 'vendor-appliance',
+      description: 'a vendor box that moves bytes itself',
+      rate: () => Priority.HIGHEST,
+      plan: () => [],
+    };
+    const twin: DataMotionStrategy = { ...plugin, name: 'twin' };
+    expect(chooseMotion(request(store('a'), store('b')), [...motionStrategies, plugin, twin]).plan?.strategy).toBe(
+      'vendor-appliance',
+    );
+  });
+});
