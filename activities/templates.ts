@@ -24,6 +24,8 @@ export function createTemplateActivities({ db }: { db: Db }) {
           ...(input.size !== undefined ? { size: input.size } : {}),
           ...(input.jobId ? { jobId: input.jobId } : {}),
           ...(input.state === 'Ready' ? { downloadPercent: 100 } : {}),
+          // An upload's saved state means nothing once the copy is Ready or Failed.
+          ...(input.state === 'Ready' || input.state === 'Failed' ? { transferState: null } : {}),
           updated: new Date(),
         })
         .where(eq(templateStoreRefs.id, input.refId));

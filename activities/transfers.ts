@@ -42,13 +42,29 @@ type DownloadStep = Extract<PlanStep, { step: 'download' }> & { refId?: string }
 type StreamStep = Extract<PlanStep, { step: 'stream-between-stores' }> & { refId?: string };
 
 export function createTransferActivities({ db, withStore, partSizeBytes }: TransferDeps) {
-  async function reportPercent(refId: string | undefined, bytes: number, total: number | undefined) {
-    if (!refId || !total) return;
-    const percent = Math.min(99, Math.floor((bytes * 100) / total));
+  /** Saves the upload's confirmed parts (and the percent done) on the copy's row, after every part. */
+  async function saveProgress(
+    refId: string | undefined,
+    state: MultipartState,
+    bytes: number,
+    total: number | undefined,
+  ) {
+    if (!refId) return;
+    const percent = total ? Math.min(99, Math.floor((bytes * 100) / total)) : 0;
     await db
       .update(templateStoreRefs)
-      .set({ downloadPercent: percent, updated: new Date() })
+      .set({ downloadPercent: percent, transferState: state, updated: new Date() })
       .where(eq(templateStoreRefs.id, refId));
+  }
+
+  /** Where an earlier attempt got to: the copy's saved state, else the last heartbeat's. */
+  async function earlierState(refId: string | undefined, key: string): Promise<MultipartState | undefined> {
+    if (refId) {
+      const [ref] = await db.select().from(templateStoreRefs).where(eq(templateStoreRefs.id, refId));
+      if (ref?.transferState?.key === key) return ref.transferState;
+    }
+    const beat = Context.current().info.heartbeatDetails as TransferProgress | undefined;
+    return beat?.state.key === key ? beat.state : undefined;
   }
 
   /**
@@ -64,12 +80,12 @@ export function createTransferActivities({ db, withStore, partSizeBytes }: Trans
     refId: string | undefined,
   ) {
     const context = Context.current();
-    const previous = context.info.heartbeatDetails as TransferProgress | undefined;
-    let state = previous?.state.key === key ? previous.state : await driver.multipart.begin(key);
+    let state = (await earlierState(refId, key)) ?? (await driver.multipart.begin(key));
     const resumedParts = state.parts.length;
     let bytes = 0;
     let partNumber = 0;
     let partsSent = 0;
+    await saveProgress(refId, state, 0, total);
     context.heartbeat({ state, bytes } satisfies TransferProgress);
     for await (const part of partsOf(source, partSizeBytes)) {
       partNumber++;
@@ -81,7 +97,7 @@ export function createTransferActivities({ db, withStore, partSizeBytes }: Trans
         partsSent++;
       }
       context.heartbeat({ state, bytes } satisfies TransferProgress);
-      await reportPercent(refId, bytes, total);
+      await saveProgress(refId, state, bytes, total);
     }
     // Parts beyond the end (the source shrank since an earlier attempt) must not be stitched in.
     state = { ...state, parts: state.parts.filter((p) => p.partNumber <= partNumber) };

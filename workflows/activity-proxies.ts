@@ -13,6 +13,7 @@ const final = [
   FailureType.NoMotionPlan,
   FailureType.HostCommandFailed,
   FailureType.HostKeyMismatch,
+  FailureType.StoreUnavailable,
 ];
 
 /** Catalogue reads and writes, planning: quick, retried a while. */

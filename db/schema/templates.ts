@@ -1,6 +1,7 @@
 // Templates (and ISOs) and where each lives: one store-ref row per image store holding it (CloudStack's
 // template_store_ref) and one pool-ref row per primary pool it was prepared on (template_spool_ref).
-import { bigint, boolean, integer, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, integer, jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import type { MultipartState } from '../../plugins/image-stores/contract';
 import { users } from './accounts';
 import { imageStores } from './image-stores';
 import { storagePools, zones } from './inventory';
@@ -48,6 +49,8 @@ export const templateStoreRefs = pgTable(
     installPath: text('install_path').notNull(),
     size: bigint('size', { mode: 'number' }),
     downloadPercent: integer('download_percent').notNull().default(0),
+    /** The multipart upload in progress (parts the store confirmed), saved after every part so a retry resumes. */
+    transferState: jsonb('transfer_state').$type<MultipartState>(),
     errorText: text('error_text'),
     jobId: text('job_id'),
     updated: timestamp('updated', { withTimezone: true }).notNull().defaultNow(),

@@ -1,17 +1,16 @@
-// Starts Ferry (API + worker, in this process) against the running lab with a fresh database, once per test run.
-// The lab itself (Temporal, PostgreSQL, hosts) is started by `./ferry test`.
-import { appendFileSync, writeFileSync } from 'node:fs';
+// Starts Ferry against the running lab with a fresh database, once per test run: the API in this process, the worker
+// as a child process (so a test can kill it mid-transfer and start another, as a crash would).
+// The lab itself (Temporal, PostgreSQL, S3, Swift, hosts) is started by `./ferry test`.
+import { spawn } from 'node:child_process';
+import { appendFileSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { startFerryApi, type FerryApi } from '../../api/ferry-api';
 import { applyMigrations } from '../../db/migrate';
-import { ferryHome } from '../../lab/lab-layout';
+import { ferryHome, ferryRoot } from '../../lab/lab-layout';
 import { loadConfig } from '../../temporal.config';
-import { createFerryWorker, type FerryWorker } from '../../workers/ferry-worker';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 
 export interface TestStack {
   apiUrl: string;
@@ -24,6 +23,9 @@ export interface TestStack {
   connectAttempts: number;
   /** Every line Ferry's API and worker logged during the run (tests search it for secrets). */
   logFile: string;
+  /** How to start a worker like the running one, and where the running one's pid is kept. */
+  workerEnv: Record<string, string>;
+  workerPidFile: string;
 }
 
 declare module 'vitest' {
@@ -33,8 +35,7 @@ declare module 'vitest' {
 }
 
 let api: FerryApi | undefined;
-let worker: FerryWorker | undefined;
-let running: Promise<void> | undefined;
+const workerPidFile = join(ferryHome, 'run', 'test-worker.pid');
 
 async function freshDatabase(baseUrl: string, name: string): Promise<string> {
   const admin = postgres(baseUrl, { max: 1, onnotice: () => undefined });
@@ -57,35 +58,45 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** Starts `tsx workers/worker.ts` in the background with `env`, logging to `logFile`; records its pid. */
+export function startTestWorker(env: Record<string, string>, logFile: string, pidFile: string): number {
+  const out = openSync(logFile, 'a');
+  const child = spawn(join(ferryRoot, 'node_modules/.bin/tsx'), [join(ferryRoot, 'workers/worker.ts')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', out, out],
+    detached: true,
+  });
+  child.unref();
+  writeFileSync(pidFile, String(child.pid));
+  return child.pid!;
+}
+
 export async function setup(project: TestProject) {
   const base = process.env.DATABASE_URL;
   if (!base) throw new Error('DATABASE_URL is not set: run the tests with ./ferry test');
   const databaseUrl = await freshDatabase(base, 'ferry_test');
   await applyMigrations(databaseUrl);
   const taskQueue = `ferry-test-${process.pid}`;
-  const config = loadConfig({
-    ...process.env,
+  const env: Record<string, string> = {
     DATABASE_URL: databaseUrl,
     FERRY_API_PORT: String(await freePort()),
     FERRY_TASK_QUEUE: taskQueue,
     FERRY_ADMIN_FILE: join(ferryHome, 'test-admin.json'),
-    FERRY_ADMIN_API_KEY: undefined,
-    FERRY_ADMIN_SECRET_KEY: undefined,
     FERRY_HOST_CONNECT_ATTEMPTS: '2',
-  });
+    // Small parts and a short heartbeat deadline, so the crash test sees several parts and resumes quickly.
+    FERRY_TRANSFER_PART_MIB: '5',
+    FERRY_TRANSFER_HEARTBEAT_S: '5',
+  };
+  Object.assign(process.env, env);
+  delete process.env.FERRY_ADMIN_API_KEY;
+  delete process.env.FERRY_ADMIN_SECRET_KEY;
+  const config = loadConfig(process.env);
+
   const logFile = join(ferryHome, 'log', 'test-ferry.log');
   writeFileSync(logFile, '');
-  const log = (line: string) => appendFileSync(logFile, line + '\n');
-  // Everything the worker logs goes to the file too; failing workflows are the point of many tests.
-  Runtime.install({
-    logger: new DefaultLogger('INFO', (entry) =>
-      log(`${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {})}`),
-    ),
-  });
-  worker = await createFerryWorker(config);
-  running = worker.run();
-  api = await startFerryApi(config, log);
-  const keys = JSON.parse(await readFile(config.admin.file, 'utf8')) as { apiKey: string; secretKey: string };
+  startTestWorker(env, logFile, workerPidFile);
+  api = await startFerryApi(config, (line) => appendFileSync(logFile, line + '\n'));
+  const keys = JSON.parse(readFileSync(config.admin.file, 'utf8')) as { apiKey: string; secretKey: string };
   project.provide('stack', {
     apiUrl: `${config.api.publicUrl}/client/api`,
     ...keys,
@@ -95,11 +106,16 @@ export async function setup(project: TestProject) {
     taskQueue,
     connectAttempts: config.ssh.connectAttempts,
     logFile,
+    workerEnv: env,
+    workerPidFile,
   });
 }
 
 export async function teardown() {
   await api?.close();
-  worker?.shutdown();
-  await running;
+  try {
+    process.kill(-Number(readFileSync(workerPidFile, 'utf8')), 'SIGTERM');
+  } catch {
+    // already gone
+  }
 }

@@ -1,0 +1,1 @@
+ALTER TABLE "template_store_refs" ADD COLUMN "transfer_state" jsonb;
