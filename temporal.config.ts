@@ -26,6 +26,8 @@ const schema = z.object({
   FERRY_HOST_CONNECT_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(4),
   /** Part size of transfers into stores, in MiB: the unit a resumed transfer may re-send. */
   FERRY_TRANSFER_PART_MIB: z.coerce.number().int().min(5).max(512).default(16),
+  /** Parts a transfer uploads at once; a worker crash may re-send that many. */
+  FERRY_TRANSFER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
 });
 
 export type FerryConfig = Readonly<{
@@ -36,6 +38,7 @@ export type FerryConfig = Readonly<{
   admin: { apiKey?: string; secretKey?: string; file: string };
   ssh: { privateKeyFile: string; connectTimeoutMs: number; connectAttempts: number };
   transferPartBytes: number;
+  transferConcurrency: number;
 }>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
@@ -61,6 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
     masterKey: Buffer.from(e.FERRY_MASTER_KEY, 'base64'),
     admin: { apiKey: e.FERRY_ADMIN_API_KEY, secretKey: e.FERRY_ADMIN_SECRET_KEY, file: e.FERRY_ADMIN_FILE },
     transferPartBytes: e.FERRY_TRANSFER_PART_MIB * 1024 * 1024,
+    transferConcurrency: e.FERRY_TRANSFER_CONCURRENCY,
     ssh: {
       privateKeyFile: e.FERRY_SSH_PRIVATE_KEY_FILE,
       connectTimeoutMs: e.FERRY_SSH_CONNECT_TIMEOUT_MS,

@@ -14,8 +14,9 @@ export interface ActivityDeps {
   ssh: SshExecutor;
   secrets: SecretBox;
   storeServices: ProviderServices;
-  /** Size of the parts transfers write (and resume from). */
+  /** Size of the parts transfers write (and resume from), and how many upload at once. */
   partSizeBytes: number;
+  transferConcurrency: number;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -23,7 +24,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createHostActivities(deps),
     ...createTemplateActivities(deps),
-    ...createTransferActivities({ ...deps, withStore }),
+    ...createTransferActivities({ ...deps, withStore, concurrency: deps.transferConcurrency }),
     ...createHostDiskActivities({ ...deps, withStore }),
   };
 }

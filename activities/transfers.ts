@@ -14,6 +14,7 @@ import { templateStoreRefs } from '../db/schema';
 import { readSetting } from '../db/settings';
 import type { ImageStoreDriver, MultipartState } from '../plugins/image-stores/contract';
 import type { PlanStep } from '../plugins/motion/contract';
+import { withPart } from '../plugins/image-stores/multipart-state';
 import { partsOf } from './byte-parts';
 import { openSource } from './fetch-source';
 import type { WithStore } from './store-access';
@@ -36,12 +37,14 @@ export interface TransferDeps {
   db: Db;
   withStore: WithStore;
   partSizeBytes: number;
+  /** Parts uploaded at once: more is faster, and is what a crash may have to send again. */
+  concurrency: number;
 }
 
 type DownloadStep = Extract<PlanStep, { step: 'download' }> & { refId?: string };
 type StreamStep = Extract<PlanStep, { step: 'stream-between-stores' }> & { refId?: string };
 
-export function createTransferActivities({ db, withStore, partSizeBytes }: TransferDeps) {
+export function createTransferActivities({ db, withStore, partSizeBytes, concurrency }: TransferDeps) {
   /** Saves the upload's confirmed parts (and the percent done) on the copy's row, after every part. */
   async function saveProgress(
     refId: string | undefined,
@@ -87,17 +90,39 @@ export function createTransferActivities({ db, withStore, partSizeBytes }: Trans
     let partsSent = 0;
     await saveProgress(refId, state, 0, total);
     context.heartbeat({ state, bytes } satisfies TransferProgress);
-    for await (const part of partsOf(source, partSizeBytes)) {
-      partNumber++;
-      observe(part);
-      bytes += part.length;
-      const done = state.parts.find((p) => p.partNumber === partNumber);
-      if (!done || done.size !== part.length) {
-        state = await driver.multipart.putPart(state, partNumber, Readable.from([part]), part.length);
-        partsSent++;
+    // Up to `concurrency` parts upload while the next one is read and hashed. Each confirmed part is saved at once,
+    // so a crash costs at most the parts that were in flight (one, with the default concurrency of 1).
+    const parts = partsOf(source, partSizeBytes);
+    const inFlight = new Set<Promise<void>>();
+    const confirmedBytes = () => state.parts.reduce((sum, p) => sum + p.size, 0);
+    try {
+      for await (const part of parts) {
+        const n = ++partNumber;
+        observe(part);
+        bytes += part.length;
+        const known = state.parts.find((p) => p.partNumber === n);
+        if (known?.size === part.length) continue;
+        const upload = (async () => {
+          const after = await driver.multipart.putPart(state, n, Readable.from([part]), part.length);
+          state = withPart(
+            state,
+            after.parts.find((p) => p.partNumber === n)!,
+          );
+          partsSent++;
+          context.heartbeat({ state, bytes: confirmedBytes() } satisfies TransferProgress);
+          await saveProgress(refId, state, confirmedBytes(), total);
+        })();
+        inFlight.add(upload);
+        void upload.then(
+          () => inFlight.delete(upload),
+          () => undefined,
+        );
+        if (inFlight.size >= concurrency) await Promise.race(inFlight);
       }
-      context.heartbeat({ state, bytes } satisfies TransferProgress);
-      await saveProgress(refId, state, bytes, total);
+      await Promise.all(inFlight);
+    } catch (err) {
+      await Promise.allSettled(inFlight);
+      throw err;
     }
     // Parts beyond the end (the source shrank since an earlier attempt) must not be stitched in.
     state = { ...state, parts: state.parts.filter((p) => p.partNumber <= partNumber) };

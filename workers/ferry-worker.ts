@@ -32,6 +32,7 @@ export async function createFerryWorker(config: FerryConfig): Promise<FerryWorke
     ssh,
     storeServices: { ssh, signedDownloadUrl: links.url },
     partSizeBytes: config.transferPartBytes,
+    transferConcurrency: config.transferConcurrency,
   });
   const worker = await Worker.create({
     connection,
