@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { poolPath, sampleImages } from '../../lab/lab-layout';
-import { cs } from '../support/cs';
+import { cs, csJob } from '../support/cs';
 import { buildLabInventory, type LabInventory } from '../support/lab-inventory';
 import { labS3 } from '../support/lab-stores';
 import { adminApi, unique } from '../support/stack';
@@ -31,16 +31,15 @@ async function ok(command: string, params: Record<string, string>) {
   return result.body;
 }
 
-/** cs polls async jobs itself; this starts one and returns its jobid and the job's end, via the API. */
+/** An async command through cs, polled with cs to its end. */
 async function job(command: string, params: Record<string, string>) {
-  const started = await adminApi().call(command, params);
-  const done = await adminApi().waitForJob(String(started.jobid));
-  return { jobid: String(started.jobid), done: done as { jobstatus: number; jobresult: Record<string, unknown> } };
+  const { jobid, done } = await csJob(command, params);
+  return { jobid, done };
 }
 
 async function register(params: Record<string, string>) {
   const { sha256, url } = qcow2();
-  const body = await adminApi().call('registerTemplate', {
+  const { started, jobid, done } = await csJob('registerTemplate', {
     name: unique('tmpl'),
     format: 'QCOW2',
     hypervisor: 'KVM',
@@ -48,10 +47,9 @@ async function register(params: Record<string, string>) {
     checksum: `{SHA-256}${sha256}`,
     ...params,
   });
-  const template = (body.template as Template[])[0]!;
+  const template = (started.template as Template[])[0]!;
   expect(template.isready).toBe(false);
-  const done = await adminApi().waitForJob(String(body.jobid));
-  return { template, jobid: String(body.jobid), done };
+  return { template, jobid, done };
 }
 
 const sha256Of = (path: string) =>

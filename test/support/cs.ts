@@ -12,8 +12,12 @@ export interface CsResult {
   output: string;
 }
 
-export async function cs(command: string, params: Record<string, string> = {}): Promise<CsResult> {
-  const args = [command, ...Object.entries(params).map(([k, v]) => `${k}=${v}`)];
+export async function cs(
+  command: string,
+  params: Record<string, string> = {},
+  options: { async?: boolean } = {},
+): Promise<CsResult> {
+  const args = [...(options.async ? ['--async'] : []), command, ...Object.entries(params).map(([k, v]) => `${k}=${v}`)];
   const env = {
     ...process.env,
     CLOUDSTACK_ENDPOINT: stack().apiUrl,
@@ -38,3 +42,27 @@ export async function cs(command: string, params: Record<string, string> = {}): 
 
 /** details[i].key/value parameters, as CloudStack clients send a map. */
 export const details = (map: Record<string, string>) => mapParams('details', map);
+
+export interface CsJob {
+  /** The command's own answer (jobid, and the new entity for create commands). */
+  started: Record<string, unknown>;
+  jobid: string;
+  /** queryAsyncJobResult's answer once the job ended. */
+  done: { jobstatus: number; jobresultcode: number; jobresult: Record<string, unknown> };
+}
+
+/** Starts an async command with cs (--async, so the jobid is seen) and polls queryAsyncJobResult with cs to the end. */
+export async function csJob(command: string, params: Record<string, string>, timeoutMs = 120_000): Promise<CsJob> {
+  const started = await cs(command, params, { async: true });
+  if (!started.ok || typeof started.body.jobid !== 'string')
+    throw new Error(`${command} did not start a job: ${started.output}`);
+  const jobid = started.body.jobid;
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const polled = await cs('queryAsyncJobResult', { jobid });
+    if (!polled.ok) throw new Error(`queryAsyncJobResult failed: ${polled.output}`);
+    if (polled.body.jobstatus !== 0) return { started: started.body, jobid, done: polled.body as CsJob['done'] };
+    if (Date.now() > until) throw new Error(`job ${jobid} still running after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
