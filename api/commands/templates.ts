@@ -24,7 +24,7 @@ import { defineCommand, type CommandContext } from '../command';
 import { ApiError, ErrorCode, notFound, paramError } from '../errors';
 import { startJob } from '../jobs';
 import { listResponse } from '../list';
-import { listParams, must, optional, required } from '../params';
+import { listParams, must, optional, required, UUID } from '../params';
 import { loadNames } from '../views/inventory';
 import { templateView } from '../views/template';
 import { zoneById } from './lookup';
@@ -38,7 +38,6 @@ const EXTENSION: Record<string, string> = {
   RAW: 'raw',
   ISO: 'iso',
 };
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const heartbeatSeconds = () => Number(process.env.FERRY_TRANSFER_HEARTBEAT_S ?? 30);
 
 async function templateById(ctx: CommandContext, id: string) {
