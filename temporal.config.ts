@@ -28,6 +28,8 @@ const schema = z.object({
   FERRY_TRANSFER_PART_MIB: z.coerce.number().int().min(5).max(512).default(16),
   /** Parts a transfer uploads at once; a worker crash may re-send that many. */
   FERRY_TRANSFER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
+  /** How soon a transfer whose worker died is noticed and retried (its heartbeat deadline), in seconds. */
+  FERRY_TRANSFER_HEARTBEAT_S: z.coerce.number().int().min(2).max(600).default(30),
 });
 
 export type FerryConfig = Readonly<{
@@ -39,6 +41,7 @@ export type FerryConfig = Readonly<{
   ssh: { privateKeyFile: string; connectTimeoutMs: number; connectAttempts: number };
   transferPartBytes: number;
   transferConcurrency: number;
+  transferHeartbeatSeconds: number;
 }>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
@@ -65,6 +68,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
     admin: { apiKey: e.FERRY_ADMIN_API_KEY, secretKey: e.FERRY_ADMIN_SECRET_KEY, file: e.FERRY_ADMIN_FILE },
     transferPartBytes: e.FERRY_TRANSFER_PART_MIB * 1024 * 1024,
     transferConcurrency: e.FERRY_TRANSFER_CONCURRENCY,
+    transferHeartbeatSeconds: e.FERRY_TRANSFER_HEARTBEAT_S,
     ssh: {
       privateKeyFile: e.FERRY_SSH_PRIVATE_KEY_FILE,
       connectTimeoutMs: e.FERRY_SSH_CONNECT_TIMEOUT_MS,

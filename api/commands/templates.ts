@@ -3,7 +3,7 @@
 import { lookup } from 'node:dns/promises';
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import { and, asc, eq, inArray, isNull, ne } from 'drizzle-orm';
+import { and, asc, eq, isNull, ne } from 'drizzle-orm';
 import { parseChecksum } from '../../core/checksum';
 import { failureErrorCode, isFailureType } from '../../core/failures';
 import { checkDownloadUrl, parseCidrList, UrlRefused } from '../../core/url-policy';
@@ -25,8 +25,7 @@ import { ApiError, ErrorCode, notFound, paramError } from '../errors';
 import { startJob } from '../jobs';
 import { listResponse } from '../list';
 import { listParams, must, optional, required, UUID } from '../params';
-import { loadNames } from '../views/inventory';
-import { templateView } from '../views/template';
+import { templateEntries } from '../views/template';
 import { zoneById } from './lookup';
 
 const FORMATS = ['QCOW2', 'VHD', 'VMDK', 'OVA', 'RAW', 'ISO'] as const;
@@ -38,7 +37,6 @@ const EXTENSION: Record<string, string> = {
   RAW: 'raw',
   ISO: 'iso',
 };
-const heartbeatSeconds = () => Number(process.env.FERRY_TRANSFER_HEARTBEAT_S ?? 30);
 
 async function templateById(ctx: CommandContext, id: string) {
   const [t] = await ctx.db
@@ -62,42 +60,6 @@ async function writableStores(ctx: CommandContext, zoneId: string | null) {
       ),
     )
     .orderBy(asc(imageStores.name));
-}
-
-/** Rows for listTemplates and job results: one entry per zone the template is in, or one region-wide. */
-export async function templateEntries(ctx: CommandContext, ids?: string[]) {
-  const rows = await ctx.db
-    .select()
-    .from(templates)
-    .where(and(isNull(templates.removed), ids ? inArray(templates.id, ids) : undefined))
-    .orderBy(asc(templates.name));
-  if (rows.length === 0) return [];
-  const refs = await ctx.db
-    .select({ ref: templateStoreRefs, storeName: imageStores.name })
-    .from(templateStoreRefs)
-    .innerJoin(imageStores, eq(imageStores.id, templateStoreRefs.storeId))
-    .where(
-      and(
-        inArray(
-          templateStoreRefs.templateId,
-          rows.map((r) => r.id),
-        ),
-        ne(templateStoreRefs.state, 'Destroyed'),
-      ),
-    );
-  const names = await loadNames(ctx.db);
-  return rows.flatMap((t) => {
-    const mine = refs.filter((r) => r.ref.templateId === t.id).map((r) => ({ ...r.ref, storeName: r.storeName }));
-    const zones = [...new Set(mine.map((r) => r.zoneId))];
-    return zones.map((zoneId) =>
-      templateView(
-        t,
-        mine.filter((r) => r.zoneId === zoneId),
-        zoneId,
-        names,
-      ),
-    );
-  });
 }
 
 async function checkSource(ctx: CommandContext, url: string) {
@@ -179,13 +141,15 @@ export const registerTemplate = defineCommand({
     });
     const jobid = await startJob(ctx, {
       workflowType: 'registerTemplate',
-      args: [{ templateId: id, url: p.url, storeRefIds: refIds, heartbeatSeconds: heartbeatSeconds() }],
+      args: [
+        { templateId: id, url: p.url, storeRefIds: refIds, heartbeatSeconds: ctx.config.transferHeartbeatSeconds },
+      ],
       instanceType: 'Template',
       instanceId: id,
       zoneId: zone?.id ?? 'region',
       request: { name: p.name, url: p.url, format, hypervisor: adapter.hypervisor, zoneid: p.zoneid ?? '-1' },
     });
-    return { count: 1, template: await templateEntries(ctx, [id]), jobid, id };
+    return { count: 1, template: await templateEntries(ctx.db, [id]), jobid, id };
   },
 });
 
@@ -202,7 +166,7 @@ export const listTemplates = defineCommand({
     ...listParams,
   },
   async handle(p, ctx) {
-    let entries = await templateEntries(ctx, p.id ? [p.id] : undefined);
+    let entries = await templateEntries(ctx.db, p.id ? [p.id] : undefined);
     if (p.name) entries = entries.filter((e) => e.name === p.name);
     if (p.zoneid) entries = entries.filter((e) => e.crossZones || e.zoneid === p.zoneid);
     if (p.hypervisor) entries = entries.filter((e) => e.hypervisor.toLowerCase() === p.hypervisor!.toLowerCase());
@@ -277,7 +241,7 @@ export const deleteTemplate = defineCommand({
           templateId: template.id,
           storeCopies: storeCopies.map((r) => ({ refId: r.ref.id, storeId: r.store.id, key: r.ref.installPath })),
           poolCopies,
-          heartbeatSeconds: heartbeatSeconds(),
+          heartbeatSeconds: ctx.config.transferHeartbeatSeconds,
         },
       ],
       instanceType: 'Template',
@@ -360,7 +324,7 @@ export const copyTemplate = defineCommand({
       .map((z) => z.trim().toLowerCase());
     if (destinations.length === 0) throw paramError('Give destzoneid or destzoneids.');
     for (const z of destinations) await zoneById(ctx.db, z);
-    if (template.crossZones) return { template: (await templateEntries(ctx, [template.id]))[0] };
+    if (template.crossZones) return { template: (await templateEntries(ctx.db, [template.id]))[0] };
 
     const ready = (await liveStoreRefs(ctx, template.id)).filter((r) => r.ref.state === 'Ready');
     const source = ready.find((r) => !p.sourcezoneid || r.ref.zoneId === p.sourcezoneid);
@@ -373,7 +337,7 @@ export const copyTemplate = defineCommand({
       if (!store) throw paramError(`Zone ${zoneId} has no writable image store to copy the template to.`);
       refIds.push((await storeRefFor(ctx, template.id, store, source.ref.installPath)).id);
     }
-    if (refIds.length === 0) return { template: (await templateEntries(ctx, [template.id]))[0] };
+    if (refIds.length === 0) return { template: (await templateEntries(ctx.db, [template.id]))[0] };
     const jobid = await startJob(ctx, {
       workflowType: 'copyTemplate',
       args: [
@@ -381,7 +345,7 @@ export const copyTemplate = defineCommand({
           templateId: template.id,
           sourceRefId: source.ref.id,
           destinationRefIds: refIds,
-          heartbeatSeconds: heartbeatSeconds(),
+          heartbeatSeconds: ctx.config.transferHeartbeatSeconds,
         },
       ],
       instanceType: 'Template',
@@ -448,7 +412,7 @@ export const prepareTemplate = defineCommand({
     }
     const jobid = await startJob(ctx, {
       workflowType: 'prepareTemplate',
-      args: [{ templateId: template.id, targets, heartbeatSeconds: heartbeatSeconds() }],
+      args: [{ templateId: template.id, targets, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
       instanceType: 'Template',
       instanceId: template.id,
       zoneId: p.zoneid,

@@ -2,7 +2,7 @@
 import { eq } from 'drizzle-orm';
 import { hosts } from '../../db/schema';
 import type { CommandContext } from '../command';
-import { templateEntries } from '../commands/templates';
+import { templateEntries } from './template';
 import { hostView, loadNames } from './inventory';
 
 export async function instanceView(
@@ -16,7 +16,7 @@ export async function instanceView(
     return h ? { host: hostView(h, await loadNames(ctx.db)) } : {};
   }
   if (type === 'Template') {
-    const entries = await templateEntries(ctx, [id]);
+    const entries = await templateEntries(ctx.db, [id]);
     return entries.length > 0 ? { template: entries.length === 1 ? entries[0] : entries } : { success: true };
   }
   return {};

@@ -1,8 +1,10 @@
 // How a template looks in responses (CloudStack's TemplateResponse): one entry per zone it is in (or one region-wide),
 // with its download state per store.
-import type { templates, templateStoreRefs } from '../../db/schema';
+import { and, asc, eq, inArray, isNull, ne } from 'drizzle-orm';
+import type { Db } from '../../db/client';
+import { imageStores, templates, templateStoreRefs } from '../../db/schema';
 import { csDate } from './format';
-import type { Names } from './inventory';
+import { loadNames, type Names } from './inventory';
 
 type Template = typeof templates.$inferSelect;
 type StoreRef = typeof templateStoreRefs.$inferSelect & { storeName: string };
@@ -42,4 +44,40 @@ export function templateView(t: Template, refs: StoreRef[], zoneId: string | nul
       ...(r.errorText ? { errortext: r.errorText } : {}),
     })),
   };
+}
+
+/** Rows for listTemplates and job results: one entry per zone the template is in, or one region-wide. */
+export async function templateEntries(db: Db, ids?: string[]) {
+  const rows = await db
+    .select()
+    .from(templates)
+    .where(and(isNull(templates.removed), ids ? inArray(templates.id, ids) : undefined))
+    .orderBy(asc(templates.name));
+  if (rows.length === 0) return [];
+  const refs = await db
+    .select({ ref: templateStoreRefs, storeName: imageStores.name })
+    .from(templateStoreRefs)
+    .innerJoin(imageStores, eq(imageStores.id, templateStoreRefs.storeId))
+    .where(
+      and(
+        inArray(
+          templateStoreRefs.templateId,
+          rows.map((r) => r.id),
+        ),
+        ne(templateStoreRefs.state, 'Destroyed'),
+      ),
+    );
+  const names = await loadNames(db);
+  return rows.flatMap((t) => {
+    const mine = refs.filter((r) => r.ref.templateId === t.id).map((r) => ({ ...r.ref, storeName: r.storeName }));
+    const zones = [...new Set(mine.map((r) => r.zoneId))];
+    return zones.map((zoneId) =>
+      templateView(
+        t,
+        mine.filter((r) => r.zoneId === zoneId),
+        zoneId,
+        names,
+      ),
+    );
+  });
 }
