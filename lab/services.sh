@@ -40,10 +40,22 @@ ENV
 }
 
 # --- PostgreSQL: a private cluster owned by the postgres user --------------------------------------
+# PostgreSQL refuses to run as root, so its data must be reachable by the postgres user: under .ferry/ when the
+# checkout's path lets it through, otherwise (a checkout under /root, say) in /var/lib/ferry/<hash of .ferry>.
+postgres_data() {
+  if su postgres -s /bin/sh -c "test -x '$FERRY_HOME'" 2>/dev/null; then
+    echo "$FERRY_HOME/postgres"
+  else
+    echo "/var/lib/ferry/$(printf '%s' "$FERRY_HOME" | sha256sum | cut -c1-12)/postgres"
+  fi
+}
+
 postgres_start() {
-  local data="$FERRY_HOME/postgres"
+  local data
+  data=$(postgres_data)
   if [ ! -f "$data/PG_VERSION" ]; then
     mkdir -p "$data" && chown postgres:postgres "$data" && chmod 700 "$data"
+    [ "$data" = "$FERRY_HOME/postgres" ] || ln -sfn "$data" "$FERRY_HOME/postgres"
     su postgres -s /bin/sh -c "'$PG_BIN/initdb' -D '$data' -U postgres -A trust --no-sync -E UTF8" >/dev/null
     cat >> "$data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
@@ -57,8 +69,7 @@ host  all all 127.0.0.1/32 scram-sha-256
 HBA
   fi
   if ! su postgres -s /bin/sh -c "'$PG_BIN/pg_ctl' -D '$data' status" >/dev/null 2>&1; then
-    touch "$LOG_DIR/postgres.log" && chown postgres "$LOG_DIR/postgres.log"
-    su postgres -s /bin/sh -c "'$PG_BIN/pg_ctl' -D '$data' -l '$LOG_DIR/postgres.log' -w start" >/dev/null
+    su postgres -s /bin/sh -c "'$PG_BIN/pg_ctl' -D '$data' -l '$data/server.log' -w start" >/dev/null
   fi
   local psql=("$PG_BIN/psql" -h "$data" -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qtA)
   if [ "$(su postgres -s /bin/sh -c "$(printf '%q ' "${psql[@]}") -c \"select 1 from pg_roles where rolname='ferry'\"")" != 1 ]; then
@@ -67,7 +78,8 @@ HBA
   fi
 }
 postgres_stop() {
-  local data="$FERRY_HOME/postgres"
+  local data
+  data=$(postgres_data)
   [ -f "$data/postmaster.pid" ] || return 0
   su postgres -s /bin/sh -c "'$PG_BIN/pg_ctl' -D '$data' -m fast -w stop" >/dev/null 2>&1 || true
 }
