@@ -90,8 +90,8 @@ export function createTransferActivities({ db, withStore, partSizeBytes, concurr
     let partsSent = 0;
     await saveProgress(refId, state, 0, total);
     context.heartbeat({ state, bytes } satisfies TransferProgress);
-    // Up to `concurrency` parts upload while the next one is read and hashed. Each confirmed part is saved at once,
-    // so a crash costs at most the parts that were in flight (one, with the default concurrency of 1).
+    // Up to `concurrency` parts upload while the next one is read and hashed (so at most concurrency + 1 parts are in
+    // memory). Each confirmed part is saved at once, so a crash costs at most the parts in flight (one by default).
     const parts = partsOf(source, partSizeBytes);
     const inFlight = new Set<Promise<void>>();
     const confirmedBytes = () => state.parts.reduce((sum, p) => sum + p.size, 0);
@@ -102,6 +102,8 @@ export function createTransferActivities({ db, withStore, partSizeBytes, concurr
         bytes += part.length;
         const known = state.parts.find((p) => p.partNumber === n);
         if (known?.size === part.length) continue;
+        // Wait for a free slot only now: the part was read and hashed while the earlier ones uploaded.
+        while (inFlight.size >= concurrency) await Promise.race(inFlight);
         const upload = (async () => {
           const after = await driver.multipart.putPart(state, n, Readable.from([part]), part.length);
           state = withPart(
@@ -117,7 +119,6 @@ export function createTransferActivities({ db, withStore, partSizeBytes, concurr
           () => inFlight.delete(upload),
           () => undefined,
         );
-        if (inFlight.size >= concurrency) await Promise.race(inFlight);
       }
       await Promise.all(inFlight);
     } catch (err) {
