@@ -18,14 +18,8 @@ import { explainDataMotion } from './explain-data-motion';
 import { makeListApis } from './list-apis';
 import { createPod, listPods } from './pods';
 import { createStoragePool, listStoragePools } from './storage-pools';
-import {
-  copyTemplate,
-  deleteTemplate,
-  extractTemplate,
-  listTemplates,
-  prepareTemplate,
-  registerTemplate,
-} from './templates';
+import { copyTemplate, deleteTemplate, extractTemplate, prepareTemplate } from './template-copies';
+import { listTemplates, registerTemplate } from './templates';
 import { createZone, listZones } from './zones';
 
 const commands: ApiCommand[] = [
