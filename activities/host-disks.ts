@@ -2,13 +2,14 @@
 // format, verify it with qemu-img info. Every command is an argument vector; the result appears under its final name
 // only when whole (written to a temporary name, then renamed).
 import { posix } from 'node:path';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../core/failures';
 import { qemuImgFormat, type ImageFormat } from '../core/image-format';
 import type { Db } from '../db/client';
 import type { SecretBox } from '../db/secret-box';
 import type { PlanStep } from '../plugins/motion/contract';
-import type { HostSession, SshExecutor } from '../ssh/executor';
+import type { SshExecutor } from '../ssh/executor';
+import { runOrFail } from './host-commands';
 import { endpointOf, loadHost } from './host-endpoint';
 import type { WithStore } from './store-access';
 
@@ -22,23 +23,6 @@ export interface HostDiskDeps {
 type FetchConvertStep = Extract<PlanStep, { step: 'host-fetch-convert' }>;
 
 const HOUR_MS = 3_600_000;
-
-async function mustRun(session: HostSession, argv: string[], timeoutMs = HOUR_MS): Promise<string> {
-  // Long commands (a big conversion) keep the activity alive by heartbeating while they run.
-  const beat = setInterval(() => Context.current().heartbeat(), 5000);
-  try {
-    const result = await session.run(argv, { timeoutMs });
-    if (result.exitCode !== 0) {
-      throw ApplicationFailure.nonRetryable(
-        `${argv[0]} failed on the host (exit ${result.exitCode}): ${result.stderr.trim().slice(0, 500)}`,
-        FailureType.HostCommandFailed,
-      );
-    }
-    return result.stdout;
-  } finally {
-    clearInterval(beat);
-  }
-}
 
 function qemuName(format: string): string {
   const name = qemuImgFormat(format as ImageFormat);
@@ -58,8 +42,9 @@ export function createHostDiskActivities({ db, ssh, secrets, withStore }: HostDi
       // Hosts get an expiring URL, never the store's credentials.
       const url = 'storeId' in from ? await withStore(from.storeId, (d) => d.expiringUrl(from.key, 3600)) : undefined;
       return await ssh.withSession(endpointOf(host, secrets), async (session) => {
+        const run = (argv: string[]) => runOrFail(session, host.name, argv, HOUR_MS);
         const info = async (path: string) =>
-          JSON.parse(await mustRun(session, ['qemu-img', 'info', '--output=json', '-f', targetFormat, path])) as {
+          JSON.parse((await run(['qemu-img', 'info', '--output=json', '-f', targetFormat, path])).stdout) as {
             format: string;
             'virtual-size': number;
             'actual-size': number;
@@ -75,24 +60,14 @@ export function createHostDiskActivities({ db, ssh, secrets, withStore }: HostDi
         try {
           let source: string;
           if (url) {
-            await mustRun(session, ['curl', '-sSf', '--retry', '2', '-o', download, '--', url]);
+            await run(['curl', '-sSf', '--retry', '2', '-o', download, '--', url]);
             source = download;
           } else {
             source = 'path' in from ? from.path : download;
           }
           const options = targetFormat === 'vpc' ? ['-o', 'force_size=on'] : [];
-          await mustRun(session, [
-            'qemu-img',
-            'convert',
-            '-f',
-            sourceFormat,
-            '-O',
-            targetFormat,
-            ...options,
-            source,
-            temp,
-          ]);
-          await mustRun(session, ['mv', '-f', '--', temp, target]);
+          await run(['qemu-img', 'convert', '-f', sourceFormat, '-O', targetFormat, ...options, source, temp]);
+          await run(['mv', '-f', '--', temp, target]);
         } finally {
           await session.run(['rm', '-f', '--', temp, download]);
         }

@@ -12,7 +12,8 @@ import {
   HostKeyMismatchError,
   HostUnreachableError,
 } from '../ssh/errors';
-import type { HostSession, SshExecutor } from '../ssh/executor';
+import type { SshExecutor } from '../ssh/executor';
+import { runOrFail } from './host-commands';
 import { endpointOf, loadHost } from './host-endpoint';
 
 export interface PoolProbe {
@@ -60,10 +61,12 @@ export function createHostActivities({ db, ssh, secrets }: HostActivityDeps) {
                 FailureType.HostToolMissing,
               );
             }
-            const version = firstLine((await mustRun(session, host.name, [tool.command, ...tool.versionArgs])).stdout);
+            const version = firstLine(
+              (await runOrFail(session, host.name, [tool.command, ...tool.versionArgs])).stdout,
+            );
             if (tool.command === 'qemu-img') qemuImgVersion = version;
           }
-          const hypervisorVersion = firstLine((await mustRun(session, host.name, ['uname', '-r'])).stdout);
+          const hypervisorVersion = firstLine((await runOrFail(session, host.name, ['uname', '-r'])).stdout);
           const poolProbes: PoolProbe[] = [];
           for (const pool of pools) {
             const df = await session.run(['df', '-B1', '--output=size,avail', '--', pool.path]);
@@ -118,17 +121,6 @@ export function createHostActivities({ db, ssh, secrets }: HostActivityDeps) {
       await db.update(hosts).set({ state: 'Error', lastError: reason }).where(eq(hosts.id, hostId));
     },
   };
-}
-
-async function mustRun(session: HostSession, hostName: string, argv: string[]) {
-  const result = await session.run(argv);
-  if (result.exitCode !== 0) {
-    throw ApplicationFailure.nonRetryable(
-      `${argv.join(' ')} failed on host ${hostName} (exit ${result.exitCode}): ${result.stderr.trim()}`,
-      FailureType.HostCommandFailed,
-    );
-  }
-  return result;
 }
 
 function firstLine(text: string): string {

@@ -1,6 +1,7 @@
 // Applies the committed migrations (db/migrations) to DATABASE_URL. Run by `./ferry up` and the tests.
 import { fileURLToPath } from 'node:url';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
+import { loadConfig } from '../temporal.config';
 import { openDb } from './client';
 
 export const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
@@ -15,7 +16,5 @@ export async function applyMigrations(databaseUrl: string): Promise<void> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const url = process.env.DATABASE_URL;
-  if (!url) throw new Error('DATABASE_URL is not set');
-  await applyMigrations(url);
+  await applyMigrations(loadConfig().databaseUrl);
 }
