@@ -109,8 +109,11 @@ seaweedfs_start() {
  "actions":["Admin","Read","Write","List","Tagging"]}]}
 JSON
   umask 022
-  start_bg seaweedfs "$VENV/bin/weed" server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$dir/data" \
-    -master.port=9333 -volume.port=9340 -volume.max=0 -master.volumeSizeLimitMB=256 \
+  # Every bucket is a SeaweedFS collection, which by default grows 7 volumes at once: the tests' many small buckets
+  # would exhaust the volume count. One volume at a time, and a generous count, keep the lab usable run after run.
+  printf '[master.volume_growth]\ncopy_1 = 1\ncopy_2 = 1\ncopy_3 = 1\ncopy_other = 1\n' > "$dir/master.toml"
+  start_bg seaweedfs env --chdir="$dir" "$VENV/bin/weed" server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$dir/data" \
+    -master.port=9333 -volume.port=9340 -volume.max=1000 -master.volumeSizeLimitMB=256 \
     -filer -filer.port=8888 -s3 -s3.port="$S3_PORT" -s3.config="$dir/s3.json"
   wait_port 127.0.0.1 "$S3_PORT" "SeaweedFS S3" 90
 }

@@ -2,8 +2,16 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { createS3Bucket, createSwiftContainer, labNfs, labS3, labSwift } from '../support/lab-stores';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createS3Bucket,
+  createSwiftContainer,
+  labNfs,
+  labS3,
+  labSwift,
+  removeS3Bucket,
+  removeSwiftContainer,
+} from '../support/lab-stores';
 import { cs, details } from '../support/cs';
 import { adminApi, stack, unique } from '../support/stack';
 
@@ -54,6 +62,11 @@ beforeAll(async () => {
   await createSwiftContainer(container);
   zoneId = ((await adminApi().call('createZone', { name: unique('stores'), networktype: 'Advanced' })).zone as Store)
     .id;
+});
+
+afterAll(async () => {
+  await removeS3Bucket(bucket);
+  await removeSwiftContainer(container);
 });
 
 describe('image stores through the API', () => {

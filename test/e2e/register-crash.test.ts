@@ -9,7 +9,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patternStream } from '../../plugins/image-stores/contract-suite';
 import { startTestWorker } from './global-setup';
-import { buildLabInventory, type LabInventory } from '../support/lab-inventory';
+import { buildLabInventory, removeLabInventoryStorage, type LabInventory } from '../support/lab-inventory';
 import { labS3 } from '../support/lab-stores';
 import { adminApi, stack, unique } from '../support/stack';
 import { recordHistory, temporalClient } from '../support/temporal';
@@ -59,7 +59,10 @@ beforeAll(async () => {
   sha256 = hash.digest('hex');
 }, 120_000);
 
-afterAll(() => new Promise<void>((resolve) => source.close(() => resolve())));
+afterAll(async () => {
+  await new Promise<void>((resolve) => source.close(() => resolve()));
+  await removeLabInventoryStorage(lab);
+});
 
 describe('a worker crash during registerTemplate', () => {
   it('completes the job, resumes from the confirmed parts, and leaves no upload open', async () => {

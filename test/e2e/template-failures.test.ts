@@ -7,7 +7,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostKeyFile, sampleImages } from '../../lab/lab-layout';
 import { fingerprintOfPublicKeyFile } from '../../ssh/known-host';
-import { buildLabInventory, type LabInventory } from '../support/lab-inventory';
+import { buildLabInventory, removeLabInventoryStorage, type LabInventory } from '../support/lab-inventory';
 import { adminApi, hostFingerprint, labHost, stack, unique } from '../support/stack';
 import { recordHistory } from '../support/temporal';
 
@@ -44,6 +44,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sql.end();
+  await removeLabInventoryStorage(lab);
 });
 
 describe('template compensation paths', () => {

@@ -10,7 +10,7 @@ import { ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aw
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { poolPath, sampleImages } from '../../lab/lab-layout';
 import { cs, csJob } from '../support/cs';
-import { buildLabInventory, type LabInventory } from '../support/lab-inventory';
+import { buildLabInventory, removeLabInventoryStorage, type LabInventory } from '../support/lab-inventory';
 import { labS3 } from '../support/lab-stores';
 import { adminApi, unique } from '../support/stack';
 import { recordHistory, temporalClient } from '../support/temporal';
@@ -98,7 +98,10 @@ beforeAll(async () => {
   htmlUrl = `http://127.0.0.1:${(htmlServer.address() as AddressInfo).port}/disk.qcow2`;
 }, 120_000);
 
-afterAll(() => new Promise<void>((resolve) => htmlServer.close(() => resolve())));
+afterAll(async () => {
+  await new Promise<void>((resolve) => htmlServer.close(() => resolve()));
+  await removeLabInventoryStorage(lab);
+});
 
 describe('a region-wide template on the S3 store', () => {
   let template: Template;

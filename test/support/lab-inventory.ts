@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import { mapParams, type FerryApiClient } from '../../api/client';
 import { ferryHome, hostKeyFile, poolPath } from '../../lab/lab-layout';
 import { fingerprintOfPublicKeyFile } from '../../ssh/known-host';
-import { createS3Bucket, createSwiftContainer, labS3, labSwift } from './lab-stores';
+import {
+  createS3Bucket,
+  createSwiftContainer,
+  labS3,
+  labSwift,
+  removeS3Bucket,
+  removeSwiftContainer,
+} from './lab-stores';
 import { labHost, unique } from './stack';
 
 type Row = { id: string; name: string } & Record<string, unknown>;
@@ -120,4 +127,11 @@ export async function buildLabInventory(api: FerryApiClient): Promise<LabInvento
     bucket,
     container,
   };
+}
+
+/** Removes the inventory's bucket and container (the catalogue goes with the test database). */
+export async function removeLabInventoryStorage(lab: LabInventory | undefined): Promise<void> {
+  if (!lab) return;
+  await removeS3Bucket(lab.bucket);
+  await removeSwiftContainer(lab.container);
 }

@@ -1,7 +1,15 @@
 // The lab's object stores as tests reach them: endpoints and credentials from the lab's environment,
 // and the services drivers need (SSH with Ferry's key, Ferry's signed download links).
 import { readFileSync } from 'node:fs';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { createDownloadLinks } from '../../core/download-links';
 import { hostKeyFile } from '../../lab/lab-layout';
 import type { ProviderServices } from '../../plugins/image-stores/contract';
@@ -42,28 +50,72 @@ export async function labNfs() {
   };
 }
 
-export async function createS3Bucket(bucket: string): Promise<void> {
+function labS3Client(): S3Client {
   const s3 = labS3();
-  const client = new S3Client({
+  return new S3Client({
     endpoint: s3.endpoint,
     region: 'us-east-1',
     forcePathStyle: true,
     credentials: { accessKeyId: s3.accesskey, secretAccessKey: s3.secretkey },
   });
+}
+
+export async function createS3Bucket(bucket: string): Promise<void> {
+  const client = labS3Client();
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
   client.destroy();
 }
 
-export async function createSwiftContainer(container: string): Promise<void> {
+/** Empties and removes a test bucket, so the lab's S3 server does not fill up run after run. */
+export async function removeS3Bucket(bucket: string): Promise<void> {
+  const client = labS3Client();
+  try {
+    const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+    for (const u of uploads.Uploads ?? []) {
+      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key!, UploadId: u.UploadId! }));
+    }
+    for (;;) {
+      const page = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
+      if (!page.Contents?.length) break;
+      for (const o of page.Contents) await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: o.Key! }));
+    }
+    await client.send(new DeleteBucketCommand({ Bucket: bucket }));
+  } finally {
+    client.destroy();
+  }
+}
+
+async function swiftLogin(): Promise<{ storageUrl: string; token: string }> {
   const swift = labSwift();
   const auth = await fetch(swift.url, {
     headers: { 'X-Auth-User': `${swift.account}:${swift.username}`, 'X-Auth-Key': swift.key },
   });
-  const res = await fetch(`${auth.headers.get('x-storage-url')!}/${container}`, {
-    method: 'PUT',
-    headers: { 'X-Auth-Token': auth.headers.get('x-auth-token')! },
-  });
+  return { storageUrl: auth.headers.get('x-storage-url')!, token: auth.headers.get('x-auth-token')! };
+}
+
+export async function createSwiftContainer(container: string): Promise<void> {
+  const { storageUrl, token } = await swiftLogin();
+  const res = await fetch(`${storageUrl}/${container}`, { method: 'PUT', headers: { 'X-Auth-Token': token } });
   if (!res.ok) throw new Error(`cannot create Swift container ${container}: ${res.status}`);
+}
+
+/** Empties and removes a test container and its segments container. */
+export async function removeSwiftContainer(container: string): Promise<void> {
+  const { storageUrl, token } = await swiftLogin();
+  const headers = { 'X-Auth-Token': token };
+  for (const name of [container, `${container}_segments`]) {
+    for (;;) {
+      const res = await fetch(`${storageUrl}/${name}?format=json`, { headers });
+      if (!res.ok) break;
+      const objects = (await res.json()) as { name: string }[];
+      if (objects.length === 0) break;
+      for (const o of objects) {
+        const path = o.name.split('/').map(encodeURIComponent).join('/');
+        await (await fetch(`${storageUrl}/${name}/${path}`, { method: 'DELETE', headers })).body?.cancel();
+      }
+    }
+    await (await fetch(`${storageUrl}/${name}`, { method: 'DELETE', headers })).body?.cancel();
+  }
 }
 
 export function testStoreServices(): ProviderServices {
