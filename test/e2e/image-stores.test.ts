@@ -65,6 +65,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // Stores still listed point at the bucket and container removed below: read-only, so no later test writes there.
+  for (const store of (await adminApi().call('listImageStores')).imagestore as Store[]) {
+    await adminApi().call('updateImageStore', { id: store.id, readonly: true });
+  }
   await removeS3Bucket(bucket);
   await removeSwiftContainer(container);
 });

@@ -61,7 +61,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise<void>((resolve) => source.close(() => resolve()));
-  await removeLabInventoryStorage(lab);
+  await removeLabInventoryStorage(adminApi(), lab);
 });
 
 describe('a worker crash during registerTemplate', () => {

@@ -44,7 +44,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sql.end();
-  await removeLabInventoryStorage(lab);
+  await removeLabInventoryStorage(adminApi(), lab);
 });
 
 describe('template compensation paths', () => {

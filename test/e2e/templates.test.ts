@@ -100,7 +100,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise<void>((resolve) => htmlServer.close(() => resolve()));
-  await removeLabInventoryStorage(lab);
+  await removeLabInventoryStorage(adminApi(), lab);
 });
 
 describe('a region-wide template on the S3 store', () => {

@@ -129,9 +129,13 @@ export async function buildLabInventory(api: FerryApiClient): Promise<LabInvento
   };
 }
 
-/** Removes the inventory's bucket and container (the catalogue goes with the test database). */
-export async function removeLabInventoryStorage(lab: LabInventory | undefined): Promise<void> {
+/**
+ * Removes the inventory's bucket and container. Its stores stay in the (per-run) catalogue but are set read-only
+ * first, so later test files never choose them for a new template.
+ */
+export async function removeLabInventoryStorage(api: FerryApiClient, lab: LabInventory | undefined): Promise<void> {
   if (!lab) return;
+  for (const store of Object.values(lab.stores)) await api.call('updateImageStore', { id: store.id, readonly: true });
   await removeS3Bucket(lab.bucket);
   await removeSwiftContainer(lab.container);
 }
