@@ -35,7 +35,9 @@ declare module 'vitest' {
 }
 
 let api: FerryApi | undefined;
-const workerPidFile = join(ferryHome, 'run', 'test-worker.pid');
+// FERRY_TEST_RUN names this run's database, worker pid and log, so two checkouts sharing one lab can test at once.
+const run = process.env.FERRY_TEST_RUN ?? 'test';
+const workerPidFile = join(ferryHome, 'run', `${run}-worker.pid`);
 
 async function freshDatabase(baseUrl: string, name: string): Promise<string> {
   const admin = postgres(baseUrl, { max: 1, onnotice: () => undefined });
@@ -74,14 +76,14 @@ export function startTestWorker(env: Record<string, string>, logFile: string, pi
 export async function setup(project: TestProject) {
   const base = process.env.DATABASE_URL;
   if (!base) throw new Error('DATABASE_URL is not set: run the tests with ./ferry test');
-  const databaseUrl = await freshDatabase(base, 'ferry_test');
+  const databaseUrl = await freshDatabase(base, `ferry_${run.replace(/\W/g, '_')}`);
   await applyMigrations(databaseUrl);
   const taskQueue = `ferry-test-${process.pid}`;
   const env: Record<string, string> = {
     DATABASE_URL: databaseUrl,
     FERRY_API_PORT: String(await freePort()),
     FERRY_TASK_QUEUE: taskQueue,
-    FERRY_ADMIN_FILE: join(ferryHome, 'test-admin.json'),
+    FERRY_ADMIN_FILE: join(ferryHome, `${run}-admin.json`),
     FERRY_HOST_CONNECT_ATTEMPTS: '2',
     // Small parts and a short heartbeat deadline, so the crash test sees several parts and resumes quickly.
     FERRY_TRANSFER_PART_MIB: '5',
@@ -92,7 +94,7 @@ export async function setup(project: TestProject) {
   delete process.env.FERRY_ADMIN_SECRET_KEY;
   const config = loadConfig(process.env);
 
-  const logFile = join(ferryHome, 'log', 'test-ferry.log');
+  const logFile = join(ferryHome, 'log', `${run}-ferry.log`);
   writeFileSync(logFile, '');
   startTestWorker(env, logFile, workerPidFile);
   api = await startFerryApi(config, (line) => appendFileSync(logFile, line + '\n'));
