@@ -86,6 +86,11 @@ export interface MultipartWriter {
   begin(key: string): Promise<MultipartState>;
   /** Writes one part; writing a part number again replaces it (so a retried part is harmless). */
   putPart(state: MultipartState, partNumber: number, body: Readable, size: number): Promise<MultipartState>;
+  /**
+   * A URL that accepts one part by plain HTTP PUT until it expires (its response's ETag is the part's etag), so a
+   * hypervisor host can upload without holding the store's credentials. Absent where the backend cannot sign one.
+   */
+  partUploadUrl?(state: MultipartState, partNumber: number, seconds: number): Promise<string>;
   complete(state: MultipartState): Promise<ObjectInfo>;
   abort(state: MultipartState): Promise<void>;
   /** Aborts uploads under `prefix` begun before `olderThan`, returning how many. */

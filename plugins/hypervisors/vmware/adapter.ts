@@ -1,5 +1,5 @@
 import type { HypervisorAdapter } from '../contract';
-import { curl, qemuImg } from '../qemu-img';
+import { copySnapshotDisks, curl, qemuImg } from '../qemu-img';
 
 // VMware keeps VMDK disks on its datastores (templates may travel as OVA); simulated with qemu-img's vmdk driver.
 export const vmwareAdapter: HypervisorAdapter = {
@@ -7,4 +7,5 @@ export const vmwareAdapter: HypervisorAdapter = {
   poolFormat: 'VMDK',
   pullsUrls: true,
   requiredTools: [qemuImg, curl],
+  disks: copySnapshotDisks('vmdk', 'vmdk'),
 };

@@ -1,5 +1,5 @@
 import type { HypervisorAdapter } from '../contract';
-import { qemuImg } from '../qemu-img';
+import { copySnapshotDisks, qemuImg } from '../qemu-img';
 
 // XenServer keeps VHD disks (simulated with qemu-img's vpc driver); as in the seed, its hosts get data through a
 // cache store rather than pulling object-store URLs.
@@ -8,4 +8,5 @@ export const xenServerAdapter: HypervisorAdapter = {
   poolFormat: 'VHD',
   pullsUrls: false,
   requiredTools: [qemuImg],
+  disks: copySnapshotDisks('vpc', 'vhd'),
 };

@@ -153,6 +153,12 @@ export function openS3Driver(config: StoreConfig): ImageStoreDriver {
         );
         return withPart(state, { partNumber, size, etag: ETag! });
       },
+      partUploadUrl: (state, partNumber, seconds) =>
+        getSignedUrl(
+          s3,
+          new UploadPartCommand({ Bucket: bucket, Key: state.key, UploadId: state.uploadId, PartNumber: partNumber }),
+          { expiresIn: seconds },
+        ),
       async complete(state) {
         await s3.send(
           new CompleteMultipartUploadCommand({

@@ -14,6 +14,10 @@ interface Session {
 
 const encodePath = (key: string) => key.split('/').map(encodeURIComponent).join('/');
 
+/** Where part `n` of an upload waits in the segments container until the SLO manifest stitches it in. */
+const segmentName = (key: string, uploadId: string, partNumber: number) =>
+  `${key}/${uploadId}/${String(partNumber).padStart(8, '0')}`;
+
 export function openSwiftDriver(config: StoreConfig): ImageStoreDriver {
   const { authurl, account, username, container } = required(config.settings, [
     'authurl',
@@ -127,6 +131,18 @@ export function openSwiftDriver(config: StoreConfig): ImageStoreDriver {
     return tempUrlKey;
   }
 
+  /** A Temp URL (tempurl middleware): `method` on one object until it expires, no token needed. */
+  async function tempUrl(method: 'GET' | 'PUT', inContainer: string, key: string, seconds: number): Promise<string> {
+    session ??= await authenticate();
+    const expires = Math.floor(Date.now() / 1000) + seconds;
+    const path = `${new URL(session.storageUrl).pathname}/${inContainer}/${key}`;
+    const sig = createHmac('sha1', await accountTempUrlKey())
+      .update(`${method}\n${expires}\n${path}`)
+      .digest('hex');
+    const objectUrl = `${session.storageUrl}/${encodeURIComponent(inContainer)}/${encodePath(key)}`;
+    return `${objectUrl}?temp_url_sig=${sig}&temp_url_expires=${expires}`;
+  }
+
   return {
     async check() {
       session = await authenticate();
@@ -179,15 +195,7 @@ export function openSwiftDriver(config: StoreConfig): ImageStoreDriver {
       for await (const o of listContainer(container, prefix)) yield { key: o.name, size: o.bytes };
     },
 
-    async expiringUrl(key, seconds) {
-      session ??= await authenticate();
-      const expires = Math.floor(Date.now() / 1000) + seconds;
-      const path = `${new URL(session.storageUrl).pathname}/${container}/${key}`;
-      const sig = createHmac('sha1', await accountTempUrlKey())
-        .update(`GET\n${expires}\n${path}`)
-        .digest('hex');
-      return `${session.storageUrl}/${objectPath(key)}?temp_url_sig=${sig}&temp_url_expires=${expires}`;
-    },
+    expiringUrl: (key, seconds) => tempUrl('GET', container, key, seconds),
 
     async copy(fromKey, toKey) {
       const headers = { 'X-Copy-From': `/${objectPath(fromKey)}`, 'Content-Length': '0' };
@@ -205,8 +213,10 @@ export function openSwiftDriver(config: StoreConfig): ImageStoreDriver {
         await expectOk(await call('PUT', marker, { headers }), 'begin upload');
         return { key, uploadId, parts: [] };
       },
+      partUploadUrl: (state, partNumber, seconds) =>
+        tempUrl('PUT', segments, segmentName(state.key, state.uploadId, partNumber), seconds),
       async putPart(state, partNumber, body, size) {
-        const name = `${state.key}/${state.uploadId}/${String(partNumber).padStart(8, '0')}`;
+        const name = segmentName(state.key, state.uploadId, partNumber);
         const res = await expectOk(
           await call('PUT', `${encodeURIComponent(segments)}/${encodePath(name)}`, {
             body,
@@ -218,7 +228,7 @@ export function openSwiftDriver(config: StoreConfig): ImageStoreDriver {
       },
       async complete(state) {
         const manifest = state.parts.map((p) => ({
-          path: `/${segments}/${state.key}/${state.uploadId}/${String(p.partNumber).padStart(8, '0')}`,
+          path: `/${segments}/${segmentName(state.key, state.uploadId, p.partNumber)}`,
           etag: p.etag,
           size_bytes: p.size,
         }));
