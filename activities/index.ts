@@ -8,6 +8,8 @@ import { createHostActivities } from './hosts';
 import { createStoreAccess } from './store-access';
 import { createTemplateActivities } from './templates';
 import { createTransferActivities } from './transfers';
+import { createVolumeDiskActivities } from './volume-disks';
+import { createVolumeActivities } from './volumes';
 
 export interface ActivityDeps {
   db: Db;
@@ -26,6 +28,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createTemplateActivities(deps),
     ...createTransferActivities({ ...deps, withStore, concurrency: deps.transferConcurrency }),
     ...createHostDiskActivities({ ...deps, withStore }),
+    ...createVolumeActivities(deps),
+    ...createVolumeDiskActivities({ ...deps, withStore }),
   };
 }
 

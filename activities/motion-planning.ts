@@ -8,26 +8,38 @@ import {
   clusters,
   hosts,
   imageStores,
+  snapshots,
   storagePools,
   templatePoolRefs,
   templates,
   templateStoreRefs,
+  volumes,
 } from '../db/schema';
 import { hypervisorAdapter } from '../plugins/hypervisors/registry';
 import { findImageStoreProvider } from '../plugins/image-stores/registry';
-import type { CacheOption, DiskFormat, MotionEndpoint, MotionRequest, StoreEndpoint } from '../plugins/motion/contract';
+import type {
+  CacheOption,
+  DiskFormat,
+  MotionEndpoint,
+  MotionRequest,
+  ObjectType,
+  StoreEndpoint,
+} from '../plugins/motion/contract';
 import { chooseMotion, type MotionChoice } from '../plugins/motion/registry';
 
 /** Sources and targets by catalogue row (what workflows pass) or by place (what explainDataMotion asks about). */
-export type MotionSource = { url: string } | { storeRefId: string } | { storeId: string; key: string };
+export type MotionSource =
+  { url: string } | { storeRefId: string } | { storeId: string; key: string } | { poolId: string; fileName: string };
 export type MotionTarget =
   | { storeRefId: string }
   | { poolRefId: string }
   | { storeId: string; key: string }
   | { poolId: string; fileName: string };
 
+/** What moves: a template (by `templateId`, as the first workflows recorded it) or a snapshot or volume. */
 export interface PlanMotionInput {
-  templateId: string;
+  templateId?: string;
+  object?: { type: Exclude<ObjectType, 'template'>; id: string };
   from: MotionSource;
   to: MotionTarget;
 }
@@ -51,19 +63,37 @@ async function storeEndpoint(db: Db, place: { storeId: string; key: string }): P
     key: place.key,
     serverSideCopy: provider?.capabilities.serverSideCopy ?? false,
     hostPath: provider?.capabilities.hostMountable ? store.settings.mountpath : undefined,
+    hostUploads: provider?.capabilities.partUploadUrls ?? false,
   };
 }
 
-/** The zone's cache store (the first by name: the cache allocator's choice is minimal until it has policies). */
-async function zoneCache(db: Db, zoneId: string): Promise<CacheOption | undefined> {
+export interface CachePlacement {
+  zoneId: string;
+  podId?: string;
+  clusterId?: string;
+}
+
+/** The cache store for work on a pool at `placement`, as the cache allocator chooses it. */
+async function cacheFor(
+  db: Db,
+  placement: CachePlacement,
+  object: { objectType: ObjectType; objectId: string },
+): Promise<CacheOption | undefined> {
   const caches = await db
     .select()
     .from(imageStores)
-    .where(and(eq(imageStores.role, 'ImageCache'), eq(imageStores.zoneId, zoneId), eq(imageStores.readonly, false)))
+    .where(
+      and(
+        eq(imageStores.role, 'ImageCache'),
+        eq(imageStores.zoneId, placement.zoneId),
+        eq(imageStores.readonly, false),
+      ),
+    )
     .orderBy(asc(imageStores.name));
   const usable = caches.find(
     (c) => findImageStoreProvider(c.provider)?.capabilities.hostMountable && c.settings.mountpath,
   );
+  void object;
   return usable ? { storeId: usable.id, storeName: usable.name, hostPath: usable.settings.mountpath! } : undefined;
 }
 
@@ -76,7 +106,7 @@ async function poolRef(db: Db, poolRefId: string): Promise<{ poolId: string; fil
 async function poolEndpoint(
   db: Db,
   place: { poolId: string; fileName: string },
-): Promise<{ endpoint: MotionEndpoint; zoneId: string }> {
+): Promise<{ endpoint: MotionEndpoint; placement: CachePlacement }> {
   const [row] = await db
     .select({ pool: storagePools, cluster: clusters })
     .from(storagePools)
@@ -96,7 +126,7 @@ async function poolEndpoint(
   }
   const adapter = hypervisorAdapter(row.cluster.hypervisor);
   return {
-    zoneId: row.pool.zoneId,
+    placement: { zoneId: row.pool.zoneId, podId: row.pool.podId ?? undefined, clusterId: row.cluster.id },
     endpoint: {
       kind: 'primary-pool',
       poolId: row.pool.id,
@@ -110,38 +140,70 @@ async function poolEndpoint(
   };
 }
 
-export async function buildMotionRequest(db: Db, input: PlanMotionInput): Promise<MotionRequest> {
-  const [template] = await db.select().from(templates).where(eq(templates.id, input.templateId));
+/** What the object is: its type, id, format and the checksum its owner gave. */
+async function describeObject(
+  db: Db,
+  input: PlanMotionInput,
+): Promise<{ objectType: ObjectType; objectId: string; format: DiskFormat; checksum?: string; size?: number }> {
+  if (input.object?.type === 'snapshot') {
+    const [snapshot] = await db.select().from(snapshots).where(eq(snapshots.id, input.object.id));
+    if (!snapshot) throw notFound(`snapshot ${input.object.id}`);
+    const size = snapshot.physicalSize ?? undefined;
+    return { objectType: 'snapshot', objectId: snapshot.id, format: snapshot.format as DiskFormat, size };
+  }
+  if (input.object?.type === 'volume') {
+    const [volume] = await db.select().from(volumes).where(eq(volumes.id, input.object.id));
+    if (!volume) throw notFound(`volume ${input.object.id}`);
+    const checksum = volume.checksum ?? undefined;
+    const size = volume.size ?? undefined;
+    return { objectType: 'volume', objectId: volume.id, format: volume.format as DiskFormat, checksum, size };
+  }
+  const [template] = await db
+    .select()
+    .from(templates)
+    .where(eq(templates.id, input.templateId ?? ''));
   if (!template) throw notFound(`template ${input.templateId}`);
+  const checksum = template.checksum ?? undefined;
+  const size = template.size ?? undefined;
+  return { objectType: 'template', objectId: template.id, format: template.format as DiskFormat, checksum, size };
+}
+
+export async function buildMotionRequest(db: Db, input: PlanMotionInput): Promise<MotionRequest> {
+  const object = await describeObject(db, input);
   const source = input.from;
-  const from: MotionEndpoint =
-    'url' in source
-      ? { kind: 'url', url: source.url }
-      : await storeEndpoint(db, 'storeRefId' in source ? await storeRef(db, source.storeRefId) : source);
+  let from: MotionEndpoint;
+  let cache: CacheOption | undefined;
+  if ('url' in source) from = { kind: 'url', url: source.url };
+  else if ('poolId' in source) {
+    const pool = await poolEndpoint(db, source);
+    from = pool.endpoint;
+    cache = await cacheFor(db, pool.placement, object);
+  } else from = await storeEndpoint(db, 'storeRefId' in source ? await storeRef(db, source.storeRefId) : source);
   const target = input.to;
   let to: MotionEndpoint;
-  let cache: CacheOption | undefined;
   if ('storeRefId' in target || 'storeId' in target) {
     to = await storeEndpoint(db, 'storeRefId' in target ? await storeRef(db, target.storeRefId) : target);
   } else {
     const pool = await poolEndpoint(db, 'poolRefId' in target ? await poolRef(db, target.poolRefId) : target);
     to = pool.endpoint;
-    cache = await zoneCache(db, pool.zoneId);
+    cache = await cacheFor(db, pool.placement, object);
   }
-  return {
-    objectType: 'template',
-    objectId: template.id,
-    format: template.format as DiskFormat,
-    from,
-    to,
-    cache,
-    checksum: template.checksum ?? undefined,
-  };
+  return { ...object, from, to, cache };
 }
 
 export async function planMotion(db: Db, input: PlanMotionInput): Promise<MotionChoice> {
-  const choice = chooseMotion(await buildMotionRequest(db, input));
+  const request = await buildMotionRequest(db, input);
+  const choice = chooseMotion(request);
   if (!choice.plan) {
+    // The common field failure (CloudStack #7337): a hypervisor that needs a staging store, and the zone has none.
+    const pool = [request.from, request.to].find((e) => e.kind === 'primary-pool' && !e.hostPullsUrls);
+    if (pool?.kind === 'primary-pool' && !request.cache) {
+      throw ApplicationFailure.nonRetryable(
+        `Pool ${pool.poolName} has no usable cache (staging) store: its hosts cannot read or write object stores ` +
+          'directly, so data must be staged; add one with createSecondaryStagingStore in its zone.',
+        FailureType.NoMotionPlan,
+      );
+    }
     const ratings = choice.ratings.map((r) => `${r.strategy}: ${r.priority}`).join(', ');
     throw ApplicationFailure.nonRetryable(
       `no data-motion strategy can do this move (${ratings})`,

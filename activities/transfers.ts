@@ -4,19 +4,18 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { eq } from 'drizzle-orm';
 import { parseChecksum } from '../core/checksum';
 import { FailureType } from '../core/failures';
 import { FormatSniffer, formatMatches, type SniffedFormat } from '../core/image-format';
 import { parseCidrList } from '../core/url-policy';
 import type { Db } from '../db/client';
-import { templateStoreRefs } from '../db/schema';
 import { readSetting } from '../db/settings';
 import type { ImageStoreDriver, MultipartState } from '../plugins/image-stores/contract';
 import type { PlanStep } from '../plugins/motion/contract';
-import { withPart } from '../plugins/image-stores/multipart-state';
+import { completeUpload, withPart } from '../plugins/image-stores/multipart-state';
 import { partsOf } from './byte-parts';
 import { openSource } from './fetch-source';
+import { savedTransferState, saveTransferState, type RefKind } from './store-ref-progress';
 import type { WithStore } from './store-access';
 
 export interface TransferProgress {
@@ -41,30 +40,27 @@ export interface TransferDeps {
   concurrency: number;
 }
 
-type DownloadStep = Extract<PlanStep, { step: 'download' }> & { refId?: string };
-type StreamStep = Extract<PlanStep, { step: 'stream-between-stores' }> & { refId?: string };
+/** The copy's row a transfer saves its progress on (a template's unless `refKind` says otherwise). */
+interface RefOf {
+  refId?: string;
+  refKind?: RefKind;
+}
+type DownloadStep = Extract<PlanStep, { step: 'download' }> & RefOf;
+type StreamStep = Extract<PlanStep, { step: 'stream-between-stores' }> & RefOf;
 
 export function createTransferActivities({ db, withStore, partSizeBytes, concurrency }: TransferDeps) {
   /** Saves the upload's confirmed parts (and the percent done) on the copy's row, after every part. */
-  async function saveProgress(
-    refId: string | undefined,
-    state: MultipartState,
-    bytes: number,
-    total: number | undefined,
-  ) {
-    if (!refId) return;
+  async function saveProgress(ref: RefOf, state: MultipartState, bytes: number, total: number | undefined) {
+    if (!ref.refId) return;
     const percent = total ? Math.min(99, Math.floor((bytes * 100) / total)) : 0;
-    await db
-      .update(templateStoreRefs)
-      .set({ downloadPercent: percent, transferState: state, updated: new Date() })
-      .where(eq(templateStoreRefs.id, refId));
+    await saveTransferState(db, ref.refKind ?? 'template', ref.refId, state, percent);
   }
 
   /** Where an earlier attempt got to: the copy's saved state, else the last heartbeat's. */
-  async function earlierState(refId: string | undefined, key: string): Promise<MultipartState | undefined> {
-    if (refId) {
-      const [ref] = await db.select().from(templateStoreRefs).where(eq(templateStoreRefs.id, refId));
-      if (ref?.transferState?.key === key) return ref.transferState;
+  async function earlierState(ref: RefOf, key: string): Promise<MultipartState | undefined> {
+    if (ref.refId) {
+      const saved = await savedTransferState(db, ref.refKind ?? 'template', ref.refId);
+      if (saved?.key === key) return saved;
     }
     const beat = Context.current().info.heartbeatDetails as TransferProgress | undefined;
     return beat?.state.key === key ? beat.state : undefined;
@@ -80,15 +76,15 @@ export function createTransferActivities({ db, withStore, partSizeBytes, concurr
     source: AsyncIterable<Uint8Array>,
     observe: (part: Buffer) => void,
     total: number | undefined,
-    refId: string | undefined,
+    ref: RefOf,
   ) {
     const context = Context.current();
-    let state = (await earlierState(refId, key)) ?? (await driver.multipart.begin(key));
+    let state = (await earlierState(ref, key)) ?? (await driver.multipart.begin(key));
     const resumedParts = state.parts.length;
     let bytes = 0;
     let partNumber = 0;
     let partsSent = 0;
-    await saveProgress(refId, state, 0, total);
+    await saveProgress(ref, state, 0, total);
     context.heartbeat({ state, bytes } satisfies TransferProgress);
     // Up to `concurrency` parts upload while the next one is read and hashed (so at most concurrency + 1 parts are in
     // memory). Each confirmed part is saved at once, so a crash costs at most the parts in flight (one by default).
@@ -112,7 +108,7 @@ export function createTransferActivities({ db, withStore, partSizeBytes, concurr
           );
           partsSent++;
           context.heartbeat({ state, bytes: confirmedBytes() } satisfies TransferProgress);
-          await saveProgress(refId, state, confirmedBytes(), total);
+          await saveProgress(ref, state, confirmedBytes(), total);
         })();
         inFlight.add(upload);
         void upload.then(
@@ -128,16 +124,6 @@ export function createTransferActivities({ db, withStore, partSizeBytes, concurr
     // Parts beyond the end (the source shrank since an earlier attempt) must not be stitched in.
     state = { ...state, parts: state.parts.filter((p) => p.partNumber <= partNumber) };
     return { state, bytes, resumedParts, partsSent };
-  }
-
-  async function complete(driver: ImageStoreDriver, state: MultipartState, bytes: number) {
-    try {
-      await driver.multipart.complete(state);
-    } catch (err) {
-      // An earlier attempt may have completed it just before dying: accept what is there if it is whole.
-      const existing = await driver.head(state.key);
-      if (existing?.size !== bytes) throw err;
-    }
   }
 
   const refuse = async (driver: ImageStoreDriver, state: MultipartState, message: string, type: string) => {
@@ -167,7 +153,7 @@ export function createTransferActivities({ db, withStore, partSizeBytes, concurr
             sniffer.update(part);
           },
           total,
-          step.refId,
+          step,
         );
         const digest = sha256.digest('hex');
         const format = sniffer.result();
@@ -190,7 +176,7 @@ export function createTransferActivities({ db, withStore, partSizeBytes, concurr
             );
           }
         }
-        await complete(driver, written.state, written.bytes);
+        await completeUpload(driver, written.state, written.bytes);
         return {
           size: written.bytes,
           sha256: digest,
@@ -220,10 +206,10 @@ export function createTransferActivities({ db, withStore, partSizeBytes, concurr
               sniffer.update(part);
             },
             head.size,
-            step.refId,
+            step,
           );
           if (written.bytes !== head.size) throw new Error(`read ${written.bytes} bytes of ${head.size}`);
-          await complete(to, written.state, written.bytes);
+          await completeUpload(to, written.state, written.bytes);
           const result = { size: written.bytes, sha256: sha256.digest('hex'), format: sniffer.result() };
           return { ...result, resumedParts: written.resumedParts, partsSent: written.partsSent };
         });

@@ -4,7 +4,7 @@ import { type WorkflowExecutionStatusName, WorkflowFailedError, WorkflowNotFound
 import { ApplicationFailure, TemporalFailure, TypedSearchAttributes } from '@temporalio/common';
 import { eq } from 'drizzle-orm';
 import { ErrorCode, failureErrorCode, isFailureType } from '../core/failures';
-import { asyncJobs, templateStoreRefs } from '../db/schema';
+import { asyncJobs, snapshotStoreRefs, templateStoreRefs, volumeStoreRefs } from '../db/schema';
 import { FerryCommand, FerryObjectId, FerryObjectType, FerryZone } from '../workflows/search-attributes';
 import { progressQuery } from '../workflows/progress';
 import type { CommandContext } from './command';
@@ -107,7 +107,11 @@ export async function jobView(ctx: CommandContext, job: JobRow): Promise<Record<
 
 /** Transfers report their progress on their copies' rows; other jobs answer the workflow's progress query. */
 async function jobProgress(ctx: CommandContext, job: JobRow, query: () => Promise<number>): Promise<number> {
-  const refs = await ctx.db.select().from(templateStoreRefs).where(eq(templateStoreRefs.jobId, job.id));
+  const refs = [
+    ...(await ctx.db.select().from(templateStoreRefs).where(eq(templateStoreRefs.jobId, job.id))),
+    ...(await ctx.db.select().from(snapshotStoreRefs).where(eq(snapshotStoreRefs.jobId, job.id))),
+    ...(await ctx.db.select().from(volumeStoreRefs).where(eq(volumeStoreRefs.jobId, job.id))),
+  ];
   if (refs.length > 0) return Math.floor(refs.reduce((sum, r) => sum + r.downloadPercent, 0) / refs.length);
   return await query().catch(() => 0);
 }

@@ -34,6 +34,14 @@ export const settingSpecs: readonly SettingSpec[] = [
     },
   },
   {
+    name: 'snapshot.keep.on.primary',
+    category: 'Snapshots',
+    description: 'true: a snapshot stays on primary storage after its backup to an image store; false: removed then',
+    type: 'String',
+    defaultValue: 'false',
+    problem: (value) => (value === 'true' || value === 'false' ? undefined : 'true or false'),
+  },
+  {
     name: 'extract.url.expiration.interval',
     category: 'Advanced',
     description: 'Seconds an extract (download) URL stays valid',

@@ -20,6 +20,9 @@ import { createPod, listPods } from './pods';
 import { createStoragePool, listStoragePools } from './storage-pools';
 import { copyTemplate, deleteTemplate, extractTemplate, prepareTemplate } from './template-copies';
 import { listTemplates, registerTemplate } from './templates';
+import { createSnapshot, deleteSnapshot, listSnapshots } from './snapshots';
+import { extractVolume, uploadVolume } from './volume-transfers';
+import { createVolume, deleteVolume, listVolumes } from './volumes';
 import { createZone, listZones } from './zones';
 
 const commands: ApiCommand[] = [
@@ -54,6 +57,14 @@ const commands: ApiCommand[] = [
   extractTemplate,
   copyTemplate,
   prepareTemplate,
+  createVolume,
+  listVolumes,
+  deleteVolume,
+  uploadVolume,
+  extractVolume,
+  createSnapshot,
+  listSnapshots,
+  deleteSnapshot,
   explainDataMotion,
   listConfigurations,
   updateConfiguration,

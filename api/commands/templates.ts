@@ -20,7 +20,7 @@ import { templateEntries } from '../views/template';
 import { zoneById } from './lookup';
 import { EXTENSION, FORMATS, writableStores } from './template-lookup';
 
-async function checkSource(ctx: CommandContext, url: string) {
+export async function checkSource(ctx: CommandContext, url: string) {
   const allowed = parseCidrList(await readSetting(ctx.db, 'secstorage.allowed.internal.download.sites'));
   try {
     await checkDownloadUrl(url, allowed, async (h) => (await lookup(h, { all: true })).map((a) => a.address));

@@ -4,6 +4,7 @@ import { hosts } from '../../db/schema';
 import type { CommandContext } from '../command';
 import { templateEntries } from './template';
 import { hostView, loadNames } from './inventory';
+import { snapshotView, volumeView } from './volume';
 
 export async function instanceView(
   ctx: CommandContext,
@@ -18,6 +19,14 @@ export async function instanceView(
   if (type === 'Template') {
     const entries = await templateEntries(ctx.db, [id]);
     return entries.length > 0 ? { template: entries.length === 1 ? entries[0] : entries } : { success: true };
+  }
+  if (type === 'Volume') {
+    const volume = await volumeView(ctx.db, id);
+    return volume ? { volume } : { success: true };
+  }
+  if (type === 'Snapshot') {
+    const snapshot = await snapshotView(ctx.db, id);
+    return snapshot ? { snapshot } : { success: true };
   }
   return {};
 }

@@ -17,6 +17,8 @@ export interface ImageStoreCapabilities {
   serverSideCopy: boolean;
   /** The backend can tell its total and used capacity. */
   reportsCapacity: boolean;
+  /** Its multipart writer signs part-upload URLs, so hosts can upload to it without credentials. */
+  partUploadUrls: boolean;
   /** Hypervisor hosts can mount it and read objects as files under settings.mountpath (NFS). */
   hostMountable: boolean;
 }

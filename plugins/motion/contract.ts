@@ -21,6 +21,8 @@ export interface StoreEndpoint {
   serverSideCopy: boolean;
   /** Where hosts see the store as files (NFS), if they can. */
   hostPath?: string;
+  /** Hosts can upload to it through part-upload URLs (S3, Swift) without its credentials. */
+  hostUploads: boolean;
 }
 
 export interface PoolEndpoint {
@@ -33,27 +35,33 @@ export interface PoolEndpoint {
   /** A host of the pool that is Up, which does the work. */
   hostId: string;
   targetFormat: DiskFormat;
-  /** The host's hypervisor can fetch an HTTP URL itself (KVM, VMware); otherwise a cache store is needed. */
+  /** The host's hypervisor talks HTTP to object stores itself (KVM, VMware); otherwise a cache store is needed. */
   hostPullsUrls: boolean;
 }
 
+export type ObjectType = 'template' | 'snapshot' | 'volume';
+
 export type MotionEndpoint = UrlEndpoint | StoreEndpoint | PoolEndpoint;
 
-/** A zone's cache (staging) store that both Ferry and the pool's hosts can reach. */
+/** A cache (staging) store that both Ferry and the pool's hosts can reach, as the cache allocator chose it. */
 export interface CacheOption {
   storeId: string;
   storeName: string;
   hostPath: string;
+  /** The object is already there, Ready (a template staged by an earlier copy): reuse it instead of staging again. */
+  cachedKey?: string;
 }
 
 export interface MotionRequest {
-  objectType: 'template';
+  objectType: ObjectType;
   objectId: string;
   format: DiskFormat;
   from: MotionEndpoint;
   to: MotionEndpoint;
   cache?: CacheOption;
   checksum?: string;
+  /** Bytes of the object where known (what a cache lease reserves). */
+  size?: number;
 }
 
 /** One step of a plan: an activity and what it needs. Each step that creates something names its undo. */
@@ -72,7 +80,22 @@ export type PlanStep =
       targetFormat: DiskFormat;
     }
   /** Drops a temporary copy (a staged object on a cache store) once the steps after it are done. */
-  | { step: 'remove-store-object'; storeId: string; key: string };
+  | { step: 'remove-store-object'; storeId: string; key: string }
+  /** The host uploads a file to a store through part-upload URLs (resumable, part by part). */
+  | { step: 'host-push'; hostId: string; path: string; storeId: string; key: string }
+  /** The host copies a file to a path it mounts (an NFS store or cache store), whole or not at all. */
+  | {
+      step: 'host-copy-to-path';
+      hostId: string;
+      fromPath: string;
+      toPath: string;
+      /** The store object the path is (the store mounted on the host). */
+      into: { storeId: string; key: string };
+    }
+  /** Takes a lease on cache space for `key` (released by compensation, or by expiry if the worker dies). */
+  | { step: 'reserve-cache'; storeId: string; key: string; bytes: number; objectType: ObjectType; objectId: string }
+  /** Ends the lease: the object stays for reuse (templates) or is removed. */
+  | { step: 'release-cache'; storeId: string; key: string; keepObject: boolean };
 
 export interface MotionPlan {
   strategy: string;

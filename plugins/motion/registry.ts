@@ -1,5 +1,7 @@
 // The data-motion strategies, in registration order (first wins ties). A plugin adds a strategy with one line here.
 import { Priority, priorityName, type DataMotionStrategy, type MotionPlan, type MotionRequest } from './contract';
+import { poolToStoreDirect } from './strategies/pool-to-store-direct';
+import { poolToStoreViaCache } from './strategies/pool-to-store-via-cache';
 import { storeServerSideCopy } from './strategies/store-server-side-copy';
 import { storeStreamCopy } from './strategies/store-stream-copy';
 import { storeToPoolDirect } from './strategies/store-to-pool-direct';
@@ -12,6 +14,8 @@ export const motionStrategies: readonly DataMotionStrategy[] = [
   storeStreamCopy,
   storeToPoolDirect,
   storeToPoolViaCache,
+  poolToStoreDirect,
+  poolToStoreViaCache,
 ];
 
 export interface Rating {

@@ -8,6 +8,7 @@ const store = (storeId: string, extra: object = {}) => ({
   storeName: storeId,
   key: 'template/tmpl/2/t1/t1.qcow2',
   serverSideCopy: true,
+  hostUploads: true,
   ...extra,
 });
 const pool = (hostPullsUrls: boolean) => ({

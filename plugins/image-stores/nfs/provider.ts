@@ -23,6 +23,7 @@ export const nfsProvider: ImageStoreProvider = {
     multipartResume: true,
     serverSideCopy: true,
     reportsCapacity: true,
+    partUploadUrls: false,
     hostMountable: true,
   },
   detailKeys,

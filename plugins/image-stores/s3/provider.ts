@@ -28,6 +28,7 @@ export const s3Provider: ImageStoreProvider = {
     multipartResume: true,
     serverSideCopy: true,
     reportsCapacity: false,
+    partUploadUrls: true,
     hostMountable: false,
   },
   detailKeys,

@@ -14,6 +14,7 @@ export const swiftProvider: ImageStoreProvider = {
     multipartResume: true,
     serverSideCopy: true,
     reportsCapacity: true,
+    partUploadUrls: true,
     hostMountable: false,
   },
   detailKeys,

@@ -1,0 +1,247 @@
+// Volume and snapshot work on hypervisor hosts over SSH: blank disks, snapshots on primary, and sending a file off
+// the host (to a path it mounts, or part by part to presigned part-upload URLs, resumable). The commands come from
+// the host's hypervisor adapter; paths are built from ids, never from names a user typed.
+import { posix } from 'node:path';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { and, asc, eq } from 'drizzle-orm';
+import { FailureType } from '../core/failures';
+import type { Db } from '../db/client';
+import { clusters, hosts, snapshots, storagePools, volumes } from '../db/schema';
+import type { SecretBox } from '../db/secret-box';
+import type { HypervisorAdapter } from '../plugins/hypervisors/contract';
+import { hypervisorAdapter } from '../plugins/hypervisors/registry';
+import type { MultipartState } from '../plugins/image-stores/contract';
+import { completeUpload, withPart } from '../plugins/image-stores/multipart-state';
+import type { PlanStep } from '../plugins/motion/contract';
+import type { HostSession, SshExecutor } from '../ssh/executor';
+import { runOrFail } from './host-commands';
+import { endpointOf, type HostRow } from './host-endpoint';
+import { savedTransferState, saveTransferState, type RefKind } from './store-ref-progress';
+import type { WithStore } from './store-access';
+
+export interface VolumeDiskDeps {
+  db: Db;
+  ssh: SshExecutor;
+  secrets: SecretBox;
+  withStore: WithStore;
+  partSizeBytes: number;
+}
+
+type HostPushStep = Extract<PlanStep, { step: 'host-push' }> & { refId?: string; refKind?: RefKind };
+type CopyToPathStep = Extract<PlanStep, { step: 'host-copy-to-path' }>;
+
+const MiB = 1024 * 1024;
+const HOUR_MS = 3_600_000;
+/** How long a part-upload URL handed to a host stays valid: one part's upload, with room to spare. */
+const PART_URL_SECONDS = 3600;
+
+const notFound = (what: string) => ApplicationFailure.nonRetryable(`${what} no longer exists`, FailureType.NotFound);
+
+/** A pool, the host of its cluster that does the work (first Up by name) and that host's hypervisor adapter. */
+interface PoolWork {
+  poolPath: string;
+  host: HostRow;
+  adapter: HypervisorAdapter;
+}
+
+export function createVolumeDiskActivities({ db, ssh, secrets, withStore, partSizeBytes }: VolumeDiskDeps) {
+  async function poolWork(poolId: string): Promise<PoolWork> {
+    const [row] = await db
+      .select({ pool: storagePools, cluster: clusters })
+      .from(storagePools)
+      .innerJoin(clusters, eq(clusters.id, storagePools.clusterId))
+      .where(eq(storagePools.id, poolId));
+    if (!row) throw notFound(`primary storage pool ${poolId}`);
+    const [host] = await db
+      .select()
+      .from(hosts)
+      .where(and(eq(hosts.clusterId, row.cluster.id), eq(hosts.state, 'Up')))
+      .orderBy(asc(hosts.name));
+    if (!host) {
+      throw ApplicationFailure.nonRetryable(
+        `no host of cluster ${row.cluster.name} is Up to work on pool ${row.pool.name}`,
+        FailureType.HostCommandFailed,
+      );
+    }
+    return { poolPath: row.pool.path, host, adapter: hypervisorAdapter(row.cluster.hypervisor) };
+  }
+
+  async function volumeWork(volumeId: string) {
+    const [volume] = await db.select().from(volumes).where(eq(volumes.id, volumeId));
+    if (!volume?.poolId || !volume.path) throw notFound(`volume ${volumeId} on primary storage`);
+    const work = await poolWork(volume.poolId);
+    return { volume, ...work, volumePath: posix.join(work.poolPath, volume.path) };
+  }
+
+  async function snapshotWork(snapshotId: string) {
+    const [snapshot] = await db.select().from(snapshots).where(eq(snapshots.id, snapshotId));
+    if (!snapshot) throw notFound(`snapshot ${snapshotId}`);
+    return { snapshot, ...(await volumeWork(snapshot.volumeId)) };
+  }
+
+  const onHost = <T>(host: HostRow, work: (run: Run, session: HostSession) => Promise<T>) =>
+    ssh.withSession(endpointOf(host, secrets), (session) =>
+      work((argv, timeoutMs = HOUR_MS) => runOrFail(session, host.name, argv, timeoutMs), session),
+    );
+
+  const virtualSize = async (run: Run, adapter: HypervisorAdapter, path: string) =>
+    (JSON.parse((await run(adapter.disks.info(path))).stdout) as { 'virtual-size': number })['virtual-size'];
+
+  const fileFacts = async (run: Run, path: string) => {
+    const size = Number((await run(['stat', '-c', '%s', '--', path])).stdout.trim());
+    const sha256 = (await run(['sha256sum', '--', path])).stdout.split(/\s/)[0]!;
+    return { size, sha256 };
+  };
+
+  return {
+    /** A blank disk of the volume's size on its pool (written under a temporary name, renamed when whole). */
+    async createBlankDisk({ volumeId }: { volumeId: string }): Promise<{ size: number }> {
+      const { volume, host, adapter, volumePath } = await volumeWork(volumeId);
+      return await onHost(host, async (run, session) => {
+        if ((await session.run(['test', '-f', volumePath])).exitCode !== 0) {
+          const temp = posix.join(posix.dirname(volumePath), `.${posix.basename(volumePath)}.ferry-tmp`);
+          await run(adapter.disks.createBlank(temp, volume.size ?? 0));
+          await run(['mv', '-f', '--', temp, volumePath]);
+        }
+        return { size: await virtualSize(run, adapter, volumePath) };
+      });
+    },
+
+    /** Deletes the volume's disk (and a leftover temporary one); gone already is fine. */
+    async removeVolumeDisk({ volumeId }: { volumeId: string }): Promise<void> {
+      const { host, volumePath } = await volumeWork(volumeId);
+      const temp = posix.join(posix.dirname(volumePath), `.${posix.basename(volumePath)}.ferry-tmp`);
+      await onHost(host, (run) => run(['rm', '-f', '--', volumePath, temp]));
+    },
+
+    /** Takes the snapshot on primary through the volume's host; a retry first drops a half-made one. */
+    async snapshotOnPrimary({ snapshotId }: { snapshotId: string }): Promise<{ handle: string; size: number }> {
+      const { host, adapter, volumePath } = await snapshotWork(snapshotId);
+      const { handle, commands } = adapter.disks.snapshot(volumePath, snapshotId);
+      return await onHost(host, async (run, session) => {
+        for (const argv of adapter.disks.removeSnapshot(volumePath, handle)) await session.run(argv);
+        for (const argv of commands) await run(argv);
+        return { handle, size: await virtualSize(run, adapter, volumePath) };
+      });
+    },
+
+    /** Drops the snapshot on primary (after the backup, unless kept; or as compensation). */
+    async removeSnapshotOnPrimary({ snapshotId, handle }: { snapshotId: string; handle: string }): Promise<void> {
+      const { host, adapter, volumePath } = await snapshotWork(snapshotId);
+      await onHost(host, async (_run, session) => {
+        for (const argv of adapter.disks.removeSnapshot(volumePath, handle)) await session.run(argv);
+      });
+    },
+
+    /** The snapshot as one image file on the pool, ready to be sent: its name there and whether it is temporary. */
+    async exportSnapshotFile({
+      snapshotId,
+      handle,
+    }: {
+      snapshotId: string;
+      handle: string;
+    }): Promise<{ poolId: string; hostId: string; fileName: string; temporary: boolean; physicalSize: number }> {
+      const { host, adapter, volume, volumePath } = await snapshotWork(snapshotId);
+      const file = adapter.disks.exportSnapshot(volumePath, handle, snapshotId);
+      return await onHost(host, async (run) => {
+        if (file.commands.length > 0) await run(['rm', '-f', '--', file.path]);
+        for (const argv of file.commands) await run(argv);
+        const physicalSize = Number((await run(['stat', '-c', '%s', '--', file.path])).stdout.trim());
+        const fileName = posix.basename(file.path);
+        return { poolId: volume.poolId!, hostId: host.id, fileName, temporary: file.temporary, physicalSize };
+      });
+    },
+
+    /** Removes a snapshot's exported file (made only to be sent) from its volume's pool. */
+    async removeSnapshotExport({ snapshotId, fileName }: { snapshotId: string; fileName: string }): Promise<void> {
+      const { host, poolPath } = await snapshotWork(snapshotId);
+      await onHost(host, (run) => run(['rm', '-f', '--', posix.join(poolPath, posix.basename(fileName))]));
+    },
+
+    /** The host copies a file to a path it mounts (NFS store or cache store): whole under its name, or not at all. */
+    async hostCopyToPath(step: CopyToPathStep): Promise<{ size: number; sha256: string }> {
+      const [host] = await db.select().from(hosts).where(eq(hosts.id, step.hostId));
+      if (!host) throw notFound(`host ${step.hostId}`);
+      const temp = `${step.toPath}.ferry-tmp`;
+      return await onHost(host, async (run, session) => {
+        try {
+          await run(['mkdir', '-p', '--', posix.dirname(step.toPath)]);
+          await run(['cp', '-f', '--', step.fromPath, temp]);
+          await run(['mv', '-f', '--', temp, step.toPath]);
+        } finally {
+          await session.run(['rm', '-f', '--', temp]);
+        }
+        return await fileFacts(run, step.toPath);
+      });
+    },
+
+    /**
+     * The host uploads a file part by part to presigned part-upload URLs (it never sees the store's credentials).
+     * Each confirmed part is saved on the copy's row, so a retry after a crash resumes with the next part.
+     */
+    async hostPush(
+      step: HostPushStep,
+    ): Promise<{ size: number; sha256: string; resumedParts: number; partsSent: number }> {
+      const [host] = await db.select().from(hosts).where(eq(hosts.id, step.hostId));
+      if (!host) throw notFound(`host ${step.hostId}`);
+      const context = Context.current();
+      const partMiB = Math.max(1, Math.round(partSizeBytes / MiB));
+      const partBytes = partMiB * MiB;
+      return await withStore(step.storeId, async (driver) => {
+        const sign = driver.multipart.partUploadUrl?.bind(driver.multipart);
+        if (!sign) throw new Error('this store cannot sign part-upload URLs; the plan should not have chosen it');
+        const saved = step.refId ? await savedTransferState(db, step.refKind ?? 'snapshot', step.refId) : undefined;
+        let state: MultipartState = saved?.key === step.key ? saved : await driver.multipart.begin(step.key);
+        const resumedParts = state.parts.length;
+        let partsSent = 0;
+        const partFile = `${step.path}.ferry-part`;
+        const facts = await onHost(host, async (run, session) => {
+          const size = Number((await run(['stat', '-c', '%s', '--', step.path])).stdout.trim());
+          const count = Math.max(1, Math.ceil(size / partBytes));
+          try {
+            for (let n = 1; n <= count; n++) {
+              const length = Math.min(partBytes, size - (n - 1) * partBytes);
+              if (state.parts.find((p) => p.partNumber === n)?.size === length) continue;
+              await run([
+                'dd',
+                `if=${step.path}`,
+                `of=${partFile}`,
+                `bs=${MiB}`,
+                `skip=${(n - 1) * partMiB}`,
+                `count=${partMiB}`,
+                'status=none',
+              ]);
+              const url = await sign(state, n, PART_URL_SECONDS);
+              const sent = await run(['curl', '-sSf', '-X', 'PUT', '-T', partFile, '-D', '-', '-o', '/dev/null', url]);
+              const etag = /^etag:\s*"?([^"\r\n]+)"?/im.exec(sent.stdout)?.[1];
+              if (!etag) throw new Error(`the store gave no ETag for part ${n}`);
+              state = withPart(state, { partNumber: n, size: length, etag });
+              partsSent++;
+              const done = state.parts.reduce((sum, p) => sum + p.size, 0);
+              if (step.refId) {
+                const percent = Math.min(99, Math.floor((done * 100) / Math.max(size, 1)));
+                await saveTransferState(db, step.refKind ?? 'snapshot', step.refId, state, percent);
+              }
+              context.heartbeat({ state, bytes: done });
+            }
+          } finally {
+            await session.run(['rm', '-f', '--', partFile]);
+          }
+          state = { ...state, parts: state.parts.filter((p) => p.partNumber <= count) };
+          return await fileFacts(run, step.path);
+        });
+        await completeUpload(driver, state, facts.size);
+        return { ...facts, resumedParts, partsSent };
+      });
+    },
+
+    /** Compensation of hostCopyToPath, and removal of a temporary file on a host. */
+    async removeHostFile({ hostId, path }: { hostId: string; path: string }): Promise<void> {
+      const [host] = await db.select().from(hosts).where(eq(hosts.id, hostId));
+      if (!host) return;
+      await onHost(host, (run) => run(['rm', '-f', '--', path, `${path}.ferry-tmp`, `${path}.ferry-part`]));
+    },
+  };
+}
+
+type Run = (argv: readonly string[], timeoutMs?: number) => ReturnType<typeof runOrFail>;
