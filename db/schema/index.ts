@@ -4,3 +4,4 @@ export * from './jobs';
 export * from './image-stores';
 export * from './configuration';
 export * from './templates';
+export * from './cache';
