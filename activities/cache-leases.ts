@@ -184,6 +184,9 @@ const message = (err: unknown) => (err instanceof Error ? err.message : String(e
 export function createCacheLeaseActivities({ db, withStore }: { db: Db; withStore: WithStore }) {
   /** Deletes an object's bytes unless someone holds a live lease on it, then marks it Evicted. */
   async function evictOne(storeId: string, key: string, from: CacheObjectState[]): Promise<boolean> {
+    const place = and(eq(cacheObjects.storeId, storeId), eq(cacheObjects.key, key));
+    const [current] = await db.select({ state: cacheObjects.state }).from(cacheObjects).where(place);
+    if (!current || !from.includes(current.state)) return false;
     // Claim first (state Evicted) so a concurrent reserve sees Evicted and stages the object again
     // instead of trusting bytes that are about to go.
     const [claimed] = await db
@@ -191,23 +194,22 @@ export function createCacheLeaseActivities({ db, withStore }: { db: Db; withStor
       .set({ state: 'Evicted', updated: new Date() })
       .where(
         and(
-          eq(cacheObjects.storeId, storeId),
-          eq(cacheObjects.key, key),
-          inArray(cacheObjects.state, from),
+          place,
+          eq(cacheObjects.state, current.state),
           sql`not exists (select 1 from ${cacheLeases} where ${cacheLeases.storeId} = ${cacheObjects.storeId}
                 and ${cacheLeases.key} = ${cacheObjects.key} and ${activeLease})`,
         ),
       )
-      .returning({ state: cacheObjects.state });
+      .returning({ id: cacheObjects.id });
     if (!claimed) return false;
     try {
       await withStore(storeId, (driver) => driver.delete(key));
     } catch (err) {
-      // The bytes are still there: say so, so the next run tries again.
+      // The bytes are still there: say so, so a later release or eviction tries again.
       await db
         .update(cacheObjects)
-        .set({ state: from.includes('Ready') ? 'Ready' : 'Creating', updated: new Date() })
-        .where(and(eq(cacheObjects.storeId, storeId), eq(cacheObjects.key, key), eq(cacheObjects.state, 'Evicted')));
+        .set({ state: current.state, updated: new Date() })
+        .where(and(place, eq(cacheObjects.state, 'Evicted')));
       throw err;
     }
     return true;
@@ -296,12 +298,15 @@ export function createCacheLeaseActivities({ db, withStore }: { db: Db; withStor
       await evictOne(lease.storeId, lease.key, ['Creating', 'Ready']);
     },
 
-    /** Pushes a lease's expiry out; `renewed` false means it already ended and the holder must not rely on it. */
+    /**
+     * Pushes a lease's expiry out. `renewed` false: it ended or lapsed (eviction may already have taken the object),
+     * so the holder must reserve again rather than trust what it staged.
+     */
     async renewCacheLease({ leaseId, ttlSeconds }: { leaseId: string; ttlSeconds: number }) {
       const [row] = await db
         .update(cacheLeases)
         .set({ expiresAt: sql`now() + make_interval(secs => ${ttlSeconds})` })
-        .where(and(eq(cacheLeases.id, leaseId), eq(cacheLeases.state, 'Active')))
+        .where(and(eq(cacheLeases.id, leaseId), activeLease))
         .returning({ expiresAt: cacheLeases.expiresAt });
       return row ? { renewed: true, expiresAt: row.expiresAt.toISOString() } : { renewed: false };
     },

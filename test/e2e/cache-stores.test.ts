@@ -269,6 +269,8 @@ describe('cache leases', () => {
 
     expect(await acts.renewCacheLease({ leaseId: first.leaseId, ttlSeconds: 1 })).toMatchObject({ renewed: true });
     await new Promise((r) => setTimeout(r, 1500));
+    // Lapsed but not yet marked: too late to renew, eviction no longer spares it.
+    expect(await acts.renewCacheLease({ leaseId: first.leaseId, ttlSeconds: 60 })).toEqual({ renewed: false });
     expect(await acts.expireCacheLeases()).toBeGreaterThanOrEqual(1);
     const [lease] = await db().select().from(cacheLeases).where(eq(cacheLeases.id, first.leaseId));
     expect(lease).toMatchObject({ state: 'Expired' });
@@ -429,6 +431,22 @@ describe('evictCache workflow', () => {
       expect(cause?.message).toContain(`could not evict from 1 store(s): ${store.name}`);
       expect(await objectState(store.id, staged.key)).toBe('Ready');
       await recordHistory(run.workflowId, 'evictCache-store-unreachable');
+
+      // A holder releasing its partial copy there fails too, and the copy is still recorded as there.
+      const partialId = randomUUID();
+      const partial = await acts.reserveCacheSpace({
+        storeId: store.id,
+        holder: unique('wf'),
+        key: `template/tmpl/2/${partialId}/${partialId}.qcow2`,
+        bytes: 10,
+        objectType: 'template',
+        objectId: partialId,
+        ttlSeconds: 600,
+      });
+      await expect(acts.releaseCacheLease({ leaseId: partial.leaseId, keepObject: false })).rejects.toThrow(
+        'ECONNREFUSED',
+      );
+      expect(await objectState(store.id, `template/tmpl/2/${partialId}/${partialId}.qcow2`)).toBe('Creating');
     } finally {
       await db().update(imageStores).set({ settings: row!.settings }).where(eq(imageStores.id, store.id));
     }
