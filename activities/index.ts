@@ -3,6 +3,7 @@ import type { Db } from '../db/client';
 import type { SecretBox } from '../db/secret-box';
 import type { ProviderServices } from '../plugins/image-stores/contract';
 import type { SshExecutor } from '../ssh/executor';
+import { createCacheLeaseActivities } from './cache-leases';
 import { createHostDiskActivities } from './host-disks';
 import { createHostActivities } from './hosts';
 import { createStoreAccess } from './store-access';
@@ -30,6 +31,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHostDiskActivities({ ...deps, withStore }),
     ...createVolumeActivities(deps),
     ...createVolumeDiskActivities({ ...deps, withStore }),
+    ...createCacheLeaseActivities({ ...deps, withStore }),
   };
 }
 

@@ -26,6 +26,7 @@ import type {
   StoreEndpoint,
 } from '../plugins/motion/contract';
 import { chooseMotion, type MotionChoice } from '../plugins/motion/registry';
+import { chooseCacheStore, type CachePlacement } from './cache-leases';
 
 /** Sources and targets by catalogue row (what workflows pass) or by place (what explainDataMotion asks about). */
 export type MotionSource =
@@ -67,34 +68,16 @@ async function storeEndpoint(db: Db, place: { storeId: string; key: string }): P
   };
 }
 
-export interface CachePlacement {
-  zoneId: string;
-  podId?: string;
-  clusterId?: string;
-}
-
-/** The cache store for work on a pool at `placement`, as the cache allocator chooses it. */
+/** The cache store for work on a pool at `placement`, as the configured cache allocator chooses it. */
 async function cacheFor(
   db: Db,
-  placement: CachePlacement,
+  placement: Omit<CachePlacement, 'objectType' | 'objectId'>,
   object: { objectType: ObjectType; objectId: string },
 ): Promise<CacheOption | undefined> {
-  const caches = await db
-    .select()
-    .from(imageStores)
-    .where(
-      and(
-        eq(imageStores.role, 'ImageCache'),
-        eq(imageStores.zoneId, placement.zoneId),
-        eq(imageStores.readonly, false),
-      ),
-    )
-    .orderBy(asc(imageStores.name));
-  const usable = caches.find(
-    (c) => findImageStoreProvider(c.provider)?.capabilities.hostMountable && c.settings.mountpath,
-  );
-  void object;
-  return usable ? { storeId: usable.id, storeName: usable.name, hostPath: usable.settings.mountpath! } : undefined;
+  const choice = await chooseCacheStore(db, { ...placement, ...object });
+  if (!choice) return undefined;
+  const { storeId, storeName, hostPath, cachedKey } = choice;
+  return { storeId, storeName, hostPath, ...(cachedKey ? { cachedKey } : {}) };
 }
 
 async function poolRef(db: Db, poolRefId: string): Promise<{ poolId: string; fileName: string }> {
@@ -106,7 +89,7 @@ async function poolRef(db: Db, poolRefId: string): Promise<{ poolId: string; fil
 async function poolEndpoint(
   db: Db,
   place: { poolId: string; fileName: string },
-): Promise<{ endpoint: MotionEndpoint; placement: CachePlacement }> {
+): Promise<{ endpoint: MotionEndpoint; placement: Omit<CachePlacement, 'objectType' | 'objectId'> }> {
   const [row] = await db
     .select({ pool: storagePools, cluster: clusters })
     .from(storagePools)

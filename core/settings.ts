@@ -1,12 +1,13 @@
 // Global settings an operator changes at run time (listConfigurations / updateConfiguration), with CloudStack's
 // names where CloudStack has one. Each knows its default and how to check a new value.
+import { cacheAllocators } from '../plugins/cache-allocators/registry';
 import { parseCidrList } from './url-policy';
 
 export interface SettingSpec {
   name: string;
   category: string;
   description: string;
-  type: 'String' | 'Integer';
+  type: 'String' | 'Integer' | 'Boolean';
   defaultValue: string;
   /** Returns what is wrong with a value, or undefined if it is acceptable. */
   problem(value: string): string | undefined;
@@ -48,6 +49,45 @@ export const settingSpecs: readonly SettingSpec[] = [
     type: 'Integer',
     defaultValue: '14400',
     problem: positiveInteger(7 * 24 * 3600),
+  },
+  {
+    name: 'storage.cache.allocator',
+    category: 'Storage',
+    description:
+      'How a cache (staging) store is chosen among those serving a placement: ' +
+      cacheAllocators.map((a) => `${a.name} (${a.description})`).join('; '),
+    type: 'String',
+    defaultValue: 'random',
+    problem: (value) =>
+      cacheAllocators.some((a) => a.name === value)
+        ? undefined
+        : `one of ${cacheAllocators.map((a) => a.name).join(', ')}`,
+  },
+  {
+    name: 'storage.cache.replacement.enabled',
+    category: 'Storage',
+    description: 'Whether the scheduled cache eviction (evictCache) expires dead leases and evicts unused objects',
+    type: 'Boolean',
+    defaultValue: 'true',
+    problem: (value) => (value === 'true' || value === 'false' ? undefined : 'true or false'),
+  },
+  {
+    name: 'storage.cache.replacement.interval',
+    category: 'Storage',
+    description:
+      'Seconds between cache eviction runs (the Temporal schedule takes a new value at the next worker start)',
+    type: 'Integer',
+    defaultValue: '86400',
+    problem: positiveInteger(30 * 24 * 3600),
+  },
+  {
+    // CloudStack counts this one in days; Ferry uses seconds like the interval, so both read the same way.
+    name: 'storage.cache.replacement.lru.interval',
+    category: 'Storage',
+    description: 'Seconds a Ready cache object must go unused (and unleased) before eviction may remove it',
+    type: 'Integer',
+    defaultValue: String(30 * 24 * 3600),
+    problem: positiveInteger(365 * 24 * 3600),
   },
 ];
 

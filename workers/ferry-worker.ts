@@ -1,15 +1,54 @@
 // Builds Ferry's worker: the workflow bundle plus activities over real clients (PostgreSQL, SSH).
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { readCacheReplacementSettings } from '../activities/cache-leases';
 import { createDownloadLinks } from '../core/download-links';
 import { openDb, type DbHandle } from '../db/client';
 import { createSecretBox } from '../db/secret-box';
 import { createSshExecutor } from '../ssh/executor';
 import type { FerryConfig } from '../temporal.config';
+import { FerryCommand } from '../workflows/search-attributes';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/** One eviction schedule per task queue, so a test run's worker never runs the lab's (or the other way round). */
+export const evictionScheduleId = (taskQueue: string) =>
+  taskQueue === 'ferry' ? 'ferry-evict-cache' : `ferry-evict-cache-${taskQueue}`;
+
+/**
+ * Creates, or brings up to date, the schedule that runs evictCache every storage.cache.replacement.interval seconds
+ * (a new interval applies at the next worker start; enabled and the LRU age are read by each run).
+ */
+async function ensureEvictionSchedule(config: FerryConfig, db: DbHandle['db']): Promise<void> {
+  const { intervalSeconds } = await readCacheReplacementSettings(db);
+  const connection = await Connection.connect({ address: config.temporal.address });
+  try {
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const scheduleId = evictionScheduleId(config.temporal.taskQueue);
+    const spec = { intervals: [{ every: `${intervalSeconds}s` }] };
+    const action = {
+      type: 'startWorkflow' as const,
+      workflowType: 'evictCache',
+      workflowId: scheduleId,
+      taskQueue: config.temporal.taskQueue,
+      args: [{}],
+      // A run nobody picks up (its worker gone for good) ends instead of waiting forever.
+      workflowExecutionTimeout: `${intervalSeconds}s`,
+      typedSearchAttributes: [{ key: FerryCommand, value: 'evictCache' }],
+    };
+    try {
+      await client.schedule.create({ scheduleId, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP } });
+    } catch (err) {
+      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+      await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec, action }));
+    }
+  } finally {
+    await connection.close();
+  }
+}
 
 export interface FerryWorker {
   worker: Worker;
@@ -34,6 +73,7 @@ export async function createFerryWorker(config: FerryConfig): Promise<FerryWorke
     partSizeBytes: config.transferPartBytes,
     transferConcurrency: config.transferConcurrency,
   });
+  await ensureEvictionSchedule(config, dbHandle.db);
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,

@@ -2,6 +2,7 @@
 export { addHost } from './add-host';
 export { copyTemplate } from './copy-template';
 export { deleteTemplate } from './delete-template';
+export { evictCache } from './evict-cache';
 export { extractTemplate } from './extract-template';
 export { prepareTemplate } from './prepare-template';
 export { registerTemplate } from './register-template';

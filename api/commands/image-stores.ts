@@ -27,6 +27,8 @@ export interface NewImageStore {
   url?: string | undefined;
   zoneid?: string | undefined;
   details?: Record<string, string> | undefined;
+  /** Cache stores only: a pod or cluster of the zone narrows the store to the hosts there (checked by the caller). */
+  within?: { scope: 'POD' | 'CLUSTER'; podId: string; clusterId?: string | undefined } | undefined;
 }
 
 /** The whole add path, shared with the deprecated add commands. Nothing is saved unless every check passes. */
@@ -69,8 +71,10 @@ export async function addImageStoreRow(ctx: CommandContext, input: NewImageStore
         name,
         provider: provider.name,
         role: input.role ?? 'Image',
-        scope,
+        scope: input.within?.scope ?? scope,
         zoneId: zone?.id,
+        podId: input.within?.podId,
+        clusterId: input.within?.clusterId,
         url: config.url,
         protocol: config.protocol,
         settings: config.settings,

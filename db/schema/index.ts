@@ -5,3 +5,4 @@ export * from './image-stores';
 export * from './configuration';
 export * from './templates';
 export * from './volumes';
+export * from './cache';

@@ -1,0 +1,393 @@
+// The cache (staging) framework's activities: choose a cache store for a placement, lease space on it for a holder
+// (a workflow id), mark what was staged Ready, release or renew the lease, expire dead holders' leases and evict
+// unused objects least-recently-used first. Every write is a single conditional statement (or one transaction),
+// so each activity is safe to run twice.
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { findSetting } from '../core/settings';
+import type { Db } from '../db/client';
+import { cacheLeases, cacheObjects, imageStores, type CacheObjectState, type CacheObjectType } from '../db/schema';
+import { readSetting } from '../db/settings';
+import type { CacheCandidate, CachePlacement, CacheScope } from '../plugins/cache-allocators/contract';
+import { defaultCacheAllocator, findCacheAllocator } from '../plugins/cache-allocators/registry';
+import { findImageStoreProvider } from '../plugins/image-stores/registry';
+import type { WithStore } from './store-access';
+
+export type { CachePlacement } from '../plugins/cache-allocators/contract';
+
+export interface CacheChoice {
+  storeId: string;
+  storeName: string;
+  /** Where hosts that mount the store see its objects. */
+  hostPath: string;
+  /** Set when the object is already Ready on the chosen store, under this key: reuse it, move no bytes. */
+  cachedKey?: string;
+  /** The allocator (setting storage.cache.allocator) that chose. */
+  allocator: string;
+}
+
+/** The sentence an operator reads when a zone needs a cache store and has none that can be used. */
+export function noCacheStoreMessage(zoneName: string, placement?: { podName?: string; clusterName?: string }): string {
+  const where = placement?.clusterName
+    ? ` for cluster ${placement.clusterName}`
+    : placement?.podName
+      ? ` for pod ${placement.podName}`
+      : '';
+  return (
+    `Zone ${zoneName} has no usable cache (staging) store${where}: hosts that cannot read object stores directly ` +
+    `(XenServer) need one. Add an NFS staging store with createSecondaryStagingStore (scope zone, or the pod or ` +
+    `cluster of these hosts).`
+  );
+}
+
+/** A lease that still protects its object: Active and not past its expiry (even if not yet marked Expired). */
+const activeLease = sql`(${cacheLeases.state} = 'Active' and ${cacheLeases.expiresAt} > now())`;
+
+/** Whether a store's scope covers the placement: its zone, or the placement's own pod or cluster. */
+function covers(store: typeof imageStores.$inferSelect, p: CachePlacement): boolean {
+  if (store.zoneId !== p.zoneId) return false;
+  if (store.scope === 'ZONE') return true;
+  if (store.scope === 'POD') return !!p.podId && store.podId === p.podId;
+  if (store.scope === 'CLUSTER') return !!p.clusterId && store.clusterId === p.clusterId;
+  return false;
+}
+
+/** Writable ImageCache stores whose scope covers the placement and that hosts can mount, with their load. */
+export async function cacheCandidates(
+  db: Db,
+  placement: CachePlacement,
+): Promise<(CacheCandidate & { cachedKey?: string })[]> {
+  const stores = (
+    await db
+      .select()
+      .from(imageStores)
+      .where(
+        and(
+          eq(imageStores.role, 'ImageCache'),
+          eq(imageStores.zoneId, placement.zoneId),
+          eq(imageStores.readonly, false),
+        ),
+      )
+      .orderBy(asc(imageStores.name))
+  ).filter(
+    (s) =>
+      covers(s, placement) && findImageStoreProvider(s.provider)?.capabilities.hostMountable && s.settings.mountpath,
+  );
+  if (stores.length === 0) return [];
+  const ids = stores.map((s) => s.id);
+  const load = await db
+    .select({
+      storeId: cacheLeases.storeId,
+      active: sql<number>`count(*) filter (where ${activeLease})`.mapWith(Number),
+      reserved: sql<number>`coalesce(sum(${cacheLeases.bytes}) filter (where ${activeLease}), 0)`.mapWith(Number),
+      recent:
+        sql<number>`coalesce(sum(${cacheLeases.bytes}) filter (where ${cacheLeases.created} > now() - interval '1 hour'), 0)`.mapWith(
+          Number,
+        ),
+    })
+    .from(cacheLeases)
+    .where(inArray(cacheLeases.storeId, ids))
+    .groupBy(cacheLeases.storeId);
+  const ready = await db
+    .select({ storeId: cacheObjects.storeId, key: cacheObjects.key })
+    .from(cacheObjects)
+    .where(
+      and(
+        inArray(cacheObjects.storeId, ids),
+        eq(cacheObjects.objectType, placement.objectType as CacheObjectType),
+        eq(cacheObjects.objectId, placement.objectId),
+        eq(cacheObjects.state, 'Ready'),
+      ),
+    )
+    .orderBy(asc(cacheObjects.key));
+  const loadOf = new Map(load.map((l) => [l.storeId, l]));
+  const readyKey = new Map<string, string>();
+  for (const r of ready) if (!readyKey.has(r.storeId)) readyKey.set(r.storeId, r.key);
+  return stores.map((s) => ({
+    storeId: s.id,
+    storeName: s.name,
+    hostPath: s.settings.mountpath!,
+    scope: s.scope as CacheScope,
+    zoneId: s.zoneId!,
+    podId: s.podId ?? undefined,
+    clusterId: s.clusterId ?? undefined,
+    totalBytes: s.totalBytes ?? undefined,
+    usedBytes: s.usedBytes ?? undefined,
+    activeLeases: loadOf.get(s.id)?.active ?? 0,
+    reservedBytes: loadOf.get(s.id)?.reserved ?? 0,
+    recentBytes: loadOf.get(s.id)?.recent ?? 0,
+    holdsObjectReady: readyKey.has(s.id),
+    cachedKey: readyKey.get(s.id),
+  }));
+}
+
+/** The configured allocator's choice among the candidates; undefined when no cache store serves the placement. */
+export async function chooseCacheStore(db: Db, placement: CachePlacement): Promise<CacheChoice | undefined> {
+  const candidates = await cacheCandidates(db, placement);
+  if (candidates.length === 0) return undefined;
+  const allocator = findCacheAllocator(await readSetting(db, 'storage.cache.allocator')) ?? defaultCacheAllocator;
+  const chosen = candidates.find((c) => c.storeId === allocator.choose(candidates, placement)?.storeId);
+  if (!chosen) return undefined;
+  return {
+    storeId: chosen.storeId,
+    storeName: chosen.storeName,
+    hostPath: chosen.hostPath,
+    ...(chosen.cachedKey ? { cachedKey: chosen.cachedKey } : {}),
+    allocator: allocator.name,
+  };
+}
+
+export interface CacheReplacementSettings {
+  enabled: boolean;
+  intervalSeconds: number;
+  lruIntervalSeconds: number;
+}
+
+export async function readCacheReplacementSettings(db: Db): Promise<CacheReplacementSettings> {
+  const number = async (name: string) => Number((await readSetting(db, name)) || findSetting(name)!.defaultValue);
+  return {
+    enabled: (await readSetting(db, 'storage.cache.replacement.enabled')) === 'true',
+    intervalSeconds: await number('storage.cache.replacement.interval'),
+    lruIntervalSeconds: await number('storage.cache.replacement.lru.interval'),
+  };
+}
+
+export interface ReserveCacheSpaceInput {
+  storeId: string;
+  /** Who holds the lease: the workflow id, so a lease names the run that took it. */
+  holder: string;
+  key: string;
+  bytes: number;
+  objectType: CacheObjectType;
+  objectId: string;
+  ttlSeconds: number;
+}
+
+export interface EvictedObject {
+  storeId: string;
+  storeName: string;
+  key: string;
+  objectType: CacheObjectType;
+  objectId: string;
+  size: number;
+  /** Ready and unused past the LRU interval, or Creating with no live lease (a dead holder's partial copy). */
+  reason: 'lru' | 'abandoned';
+}
+
+export interface EvictionResult {
+  evicted: EvictedObject[];
+  /** Stores eviction could not work on (unreachable, refused): their objects stay as they were. */
+  failed: { storeId: string; storeName: string; reason: string }[];
+}
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+export function createCacheLeaseActivities({ db, withStore }: { db: Db; withStore: WithStore }) {
+  /** Deletes an object's bytes unless someone holds a live lease on it, then marks it Evicted. */
+  async function evictOne(storeId: string, key: string, from: CacheObjectState[]): Promise<boolean> {
+    const place = and(eq(cacheObjects.storeId, storeId), eq(cacheObjects.key, key));
+    const [current] = await db.select({ state: cacheObjects.state }).from(cacheObjects).where(place);
+    if (!current || !from.includes(current.state)) return false;
+    // Claim first (state Evicted) so a concurrent reserve sees Evicted and stages the object again
+    // instead of trusting bytes that are about to go.
+    const [claimed] = await db
+      .update(cacheObjects)
+      .set({ state: 'Evicted', updated: new Date() })
+      .where(
+        and(
+          place,
+          eq(cacheObjects.state, current.state),
+          sql`not exists (select 1 from ${cacheLeases} where ${cacheLeases.storeId} = ${cacheObjects.storeId}
+                and ${cacheLeases.key} = ${cacheObjects.key} and ${activeLease})`,
+        ),
+      )
+      .returning({ id: cacheObjects.id });
+    if (!claimed) return false;
+    try {
+      await withStore(storeId, (driver) => driver.delete(key));
+    } catch (err) {
+      // The bytes are still there: say so, so a later release or eviction tries again.
+      await db
+        .update(cacheObjects)
+        .set({ state: current.state, updated: new Date() })
+        .where(and(place, eq(cacheObjects.state, 'Evicted')));
+      throw err;
+    }
+    return true;
+  }
+
+  return {
+    chooseCacheStore: (placement: CachePlacement): Promise<CacheChoice | undefined> => chooseCacheStore(db, placement),
+
+    readCacheReplacementSettings: (): Promise<CacheReplacementSettings> => readCacheReplacementSettings(db),
+
+    /**
+     * Leases `bytes` of the store for `holder` and records the object (Creating, unless already Ready: then the
+     * holder reuses it). A retry by the same holder for the same key returns the same lease, renewed.
+     */
+    async reserveCacheSpace(
+      input: ReserveCacheSpaceInput,
+    ): Promise<{ leaseId: string; objectState: 'Creating' | 'Ready' }> {
+      return await db.transaction(async (tx) => {
+        const [object] = await tx
+          .insert(cacheObjects)
+          .values({
+            storeId: input.storeId,
+            key: input.key,
+            objectType: input.objectType,
+            objectId: input.objectId,
+            size: input.bytes,
+            state: 'Creating',
+          })
+          .onConflictDoUpdate({
+            target: [cacheObjects.storeId, cacheObjects.key],
+            set: {
+              state: sql`case when ${cacheObjects.state} = 'Ready' then 'Ready' else 'Creating' end`,
+              objectType: input.objectType,
+              objectId: input.objectId,
+              size: sql`case when ${cacheObjects.state} = 'Ready' then ${cacheObjects.size} else ${input.bytes} end`,
+              lastUsed: new Date(),
+              updated: new Date(),
+            },
+          })
+          .returning({ state: cacheObjects.state });
+        const expiresAt = sql`now() + make_interval(secs => ${input.ttlSeconds})`;
+        const [lease] = await tx
+          .insert(cacheLeases)
+          .values({
+            storeId: input.storeId,
+            holder: input.holder,
+            key: input.key,
+            bytes: input.bytes,
+            expiresAt,
+          })
+          .onConflictDoUpdate({
+            target: [cacheLeases.storeId, cacheLeases.holder, cacheLeases.key],
+            set: { state: 'Active', bytes: input.bytes, expiresAt, released: null },
+          })
+          .returning({ id: cacheLeases.id });
+        return { leaseId: lease!.id, objectState: object!.state === 'Ready' ? 'Ready' : 'Creating' };
+      });
+    },
+
+    /** The holder finished staging the object: later placements may reuse it. */
+    async markCacheObjectReady({ storeId, key, size }: { storeId: string; key: string; size?: number }) {
+      await db
+        .update(cacheObjects)
+        .set({ state: 'Ready', ...(size !== undefined ? { size } : {}), lastUsed: new Date(), updated: new Date() })
+        .where(and(eq(cacheObjects.storeId, storeId), eq(cacheObjects.key, key)));
+    },
+
+    /**
+     * Ends a lease. keepObject: the object stays for reuse (its last use is now). Otherwise it is deleted from the
+     * store and marked Evicted, unless another holder still leases it.
+     */
+    async releaseCacheLease({ leaseId, keepObject }: { leaseId: string; keepObject: boolean }): Promise<void> {
+      const [lease] = await db.select().from(cacheLeases).where(eq(cacheLeases.id, leaseId));
+      if (!lease) return; // its store was deleted, and the lease with it
+      await db
+        .update(cacheLeases)
+        .set({ state: 'Released', released: new Date() })
+        .where(and(eq(cacheLeases.id, leaseId), eq(cacheLeases.state, 'Active')));
+      if (keepObject) {
+        await db
+          .update(cacheObjects)
+          .set({ lastUsed: new Date(), updated: new Date() })
+          .where(and(eq(cacheObjects.storeId, lease.storeId), eq(cacheObjects.key, lease.key)));
+        return;
+      }
+      await evictOne(lease.storeId, lease.key, ['Creating', 'Ready']);
+    },
+
+    /**
+     * Pushes a lease's expiry out. `renewed` false: it ended or lapsed (eviction may already have taken the object),
+     * so the holder must reserve again rather than trust what it staged.
+     */
+    async renewCacheLease({ leaseId, ttlSeconds }: { leaseId: string; ttlSeconds: number }) {
+      const [row] = await db
+        .update(cacheLeases)
+        .set({ expiresAt: sql`now() + make_interval(secs => ${ttlSeconds})` })
+        .where(and(eq(cacheLeases.id, leaseId), activeLease))
+        .returning({ expiresAt: cacheLeases.expiresAt });
+      return row ? { renewed: true, expiresAt: row.expiresAt.toISOString() } : { renewed: false };
+    },
+
+    /** Active leases past their expiry become Expired: how the claim of a worker that died is let go. */
+    async expireCacheLeases(): Promise<number> {
+      const rows = await db
+        .update(cacheLeases)
+        .set({ state: 'Expired', released: new Date() })
+        .where(and(eq(cacheLeases.state, 'Active'), sql`${cacheLeases.expiresAt} <= now()`))
+        .returning({ id: cacheLeases.id });
+      return rows.length;
+    },
+
+    /**
+     * Least-recently-used eviction, store by store: Ready objects with no live lease unused for `olderThanSeconds`
+     * (oldest first, at most `maxBytesPerStore` bytes from one store per run), and Creating objects no live lease
+     * covers (partial copies of holders that died). A store that fails is reported and left as it was.
+     */
+    async evictCacheObjects({
+      olderThanSeconds,
+      maxBytesPerStore,
+    }: {
+      olderThanSeconds: number;
+      maxBytesPerStore?: number;
+    }): Promise<EvictionResult> {
+      const result: EvictionResult = { evicted: [], failed: [] };
+      const unleased = sql`not exists (select 1 from ${cacheLeases} where ${cacheLeases.storeId} = ${cacheObjects.storeId}
+        and ${cacheLeases.key} = ${cacheObjects.key} and ${activeLease})`;
+      const candidates = await db
+        .select({ object: cacheObjects, storeName: imageStores.name })
+        .from(cacheObjects)
+        .innerJoin(imageStores, eq(imageStores.id, cacheObjects.storeId))
+        .where(
+          and(
+            eq(imageStores.role, 'ImageCache'),
+            unleased,
+            sql`((${cacheObjects.state} = 'Ready' and ${cacheObjects.lastUsed} < now() - make_interval(secs => ${olderThanSeconds}))
+              or ${cacheObjects.state} = 'Creating')`,
+          ),
+        )
+        .orderBy(asc(imageStores.name), asc(cacheObjects.lastUsed));
+      const byStore = new Map<string, typeof candidates>();
+      for (const c of candidates) byStore.set(c.object.storeId, [...(byStore.get(c.object.storeId) ?? []), c]);
+      for (const [storeId, objects] of byStore) {
+        let bytes = 0;
+        try {
+          for (const { object, storeName } of objects) {
+            if (maxBytesPerStore !== undefined && bytes + object.size > maxBytesPerStore) break;
+            if (!(await evictOne(storeId, object.key, [object.state]))) continue;
+            bytes += object.size;
+            result.evicted.push({
+              storeId,
+              storeName,
+              key: object.key,
+              objectType: object.objectType,
+              objectId: object.objectId,
+              size: object.size,
+              reason: object.state === 'Ready' ? 'lru' : 'abandoned',
+            });
+          }
+        } catch (err) {
+          result.failed.push({ storeId, storeName: objects[0]!.storeName, reason: message(err) });
+        }
+      }
+      return result;
+    },
+  };
+}
+
+export type CacheLeaseActivities = ReturnType<typeof createCacheLeaseActivities>;
+
+/** Lease and object counts that keep a cache store from being deleted (evicted and ended ones do not count). */
+export async function cacheStoreUsage(db: Db, storeId: string): Promise<{ activeLeases: number; objects: number }> {
+  const [leases] = await db
+    .select({ n: sql<number>`count(*)`.mapWith(Number) })
+    .from(cacheLeases)
+    .where(and(eq(cacheLeases.storeId, storeId), eq(cacheLeases.state, 'Active')));
+  const [objects] = await db
+    .select({ n: sql<number>`count(*)`.mapWith(Number) })
+    .from(cacheObjects)
+    .where(and(eq(cacheObjects.storeId, storeId), inArray(cacheObjects.state, ['Creating', 'Ready'])));
+  return { activeLeases: leases?.n ?? 0, objects: objects?.n ?? 0 };
+}
