@@ -5,7 +5,7 @@
 import { upsertMemo } from '@temporalio/workflow';
 import { catalogue, movers } from './activity-proxies';
 import { asWorkflowFailure, failureReason } from './failure';
-import { runPlan } from './run-plan';
+import { runPlan, type PlanOutcome } from './run-plan';
 import { Saga } from './saga';
 
 export interface TakeSnapshotInput {
@@ -17,7 +17,7 @@ export interface TakeSnapshotInput {
   heartbeatSeconds: number;
 }
 
-export async function takeSnapshot(input: TakeSnapshotInput): Promise<{ snapshotId: string }> {
+export async function takeSnapshot(input: TakeSnapshotInput): Promise<{ snapshotId: string; transfer: PlanOutcome }> {
   const saga = new Saga();
   const acts = movers(input.heartbeatSeconds);
   const { snapshotId, refId } = input;
@@ -57,7 +57,7 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<{ snapshot
       physicalSize: outcome.size,
       primaryHandle: keepOnPrimary ? handle : null,
     });
-    return { snapshotId };
+    return { snapshotId, transfer: outcome };
   } catch (err) {
     await saga.compensate();
     const errorText = failureReason(err);

@@ -1,5 +1,5 @@
 // Builds, in the test database and through the API, an inventory like the demo's: two zones with KVM, XenServer and
-// VMware pools on the lab's hosts, a region S3 store, an NFS store in zone A, a Swift store in zone B and a cache
+// VMware pools on the lab's hosts (KVM in both zones), a region S3 store, an NFS store in zone A, a Swift store in zone B and a cache
 // store per zone. Every name is unique, so test files do not collide.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -22,7 +22,7 @@ export interface LabInventory {
   zoneA: Row;
   zoneB: Row;
   pods: { podA: Row; podB: Row };
-  pools: { kvmA: Row; xenA: Row; vmwB: Row };
+  pools: { kvmA: Row; xenA: Row; kvmB: Row; vmwB: Row };
   stores: { s3Region: Row; nfsA: Row; swiftB: Row };
   bucket: string;
   container: string;
@@ -74,6 +74,7 @@ export async function buildLabInventory(api: FerryApiClient): Promise<LabInvento
   }
   const kvmA = await cluster(zoneA, podA, 'KVM', 'kvm-a1', 'primary-kvm-a');
   const xenA = await cluster(zoneA, podA, 'XenServer', 'xen-a1', 'primary-xen-a');
+  const kvmB = await cluster(zoneB, podB, 'KVM', 'kvm-b1', 'primary-kvm-b');
   const vmwB = await cluster(zoneB, podB, 'VMware', 'vmw-b1', 'primary-vmw-b');
   for (const job of jobs) {
     const result = await api.waitForJob(job);
@@ -122,7 +123,7 @@ export async function buildLabInventory(api: FerryApiClient): Promise<LabInvento
     zoneA,
     zoneB,
     pods: { podA, podB },
-    pools: { kvmA, xenA, vmwB },
+    pools: { kvmA, xenA, kvmB, vmwB },
     stores: { s3Region, nfsA, swiftB },
     bucket,
     container,
