@@ -19,7 +19,7 @@ import { createSecretBox } from '../../db/secret-box';
 import { hostKeyFile } from '../../lab/lab-layout';
 import { fingerprintOfPublicKeyFile } from '../../ssh/known-host';
 import { loadConfig } from '../../temporal.config';
-import { evictionScheduleId } from '../../workers/ferry-worker';
+import { ensureEvictionSchedule, evictionScheduleId } from '../../workers/ferry-worker';
 import type { EvictCacheResult } from '../../workflows/evict-cache';
 import { details } from '../support/cs';
 import { testStoreServices } from '../support/lab-stores';
@@ -467,6 +467,20 @@ describe('evictCache workflow', () => {
       taskQueue: stack().taskQueue,
     });
     expect(description?.spec.intervals?.[0]?.every).toBe(86_400_000);
+
+    // Starting again is harmless, and takes a changed interval.
+    const config = loadConfig();
+    const ours = { ...config, temporal: { ...config.temporal, taskQueue: stack().taskQueue } };
+    await api.call('updateConfiguration', { name: 'storage.cache.replacement.interval', value: '3600' });
+    try {
+      await ensureEvictionSchedule(ours, db());
+      await ensureEvictionSchedule(ours, db());
+    } finally {
+      await api.call('updateConfiguration', { name: 'storage.cache.replacement.interval' });
+    }
+    const updated = await handle.describe();
+    expect(updated.spec.intervals?.[0]?.every).toBe(3_600_000);
+    expect(updated.action).toMatchObject({ workflowType: 'evictCache', taskQueue: stack().taskQueue });
     // This run's task queue ends with the run: its schedule must not outlive it.
     await handle.delete();
   });
