@@ -22,7 +22,7 @@ export const evictionScheduleId = (taskQueue: string) =>
  * Creates, or brings up to date, the schedule that runs evictCache every storage.cache.replacement.interval seconds
  * (a new interval applies at the next worker start; enabled and the LRU age are read by each run).
  */
-async function ensureEvictionSchedule(config: FerryConfig, db: DbHandle['db']): Promise<void> {
+export async function ensureEvictionSchedule(config: FerryConfig, db: DbHandle['db']): Promise<void> {
   const { intervalSeconds } = await readCacheReplacementSettings(db);
   const connection = await Connection.connect({ address: config.temporal.address });
   try {

@@ -19,9 +19,9 @@ import { createSecretBox } from '../../db/secret-box';
 import { hostKeyFile } from '../../lab/lab-layout';
 import { fingerprintOfPublicKeyFile } from '../../ssh/known-host';
 import { loadConfig } from '../../temporal.config';
-import { evictionScheduleId } from '../../workers/ferry-worker';
+import { ensureEvictionSchedule, evictionScheduleId } from '../../workers/ferry-worker';
 import type { EvictCacheResult } from '../../workflows/evict-cache';
-import { details } from '../support/cs';
+import { cs, details } from '../support/cs';
 import { testStoreServices } from '../support/lab-stores';
 import { adminApi, labHost, makeCluster, stack, unique } from '../support/stack';
 import { recordHistory, temporalClient } from '../support/temporal';
@@ -120,7 +120,13 @@ afterAll(async () => {
 describe('staging store scopes', () => {
   it('creates staging stores for a zone, a pod and a cluster and lists each with its scope', async () => {
     stores.zone = await createStaging(inv.zone.id);
-    stores.pod = await createStaging(inv.zone.id, { scope: 'pod', podid: inv.pod.id });
+    // One through the unmodified CloudStack client, as an operator would.
+    const byCs = await cs(
+      'createSecondaryStagingStore',
+      await stagingParams(inv.zone.id, { scope: 'pod', podid: inv.pod.id }),
+    );
+    expect(byCs.ok, byCs.output).toBe(true);
+    stores.pod = byCs.body.secondarystorage as Row;
     stores.cluster = await createStaging(inv.zone.id, { scope: 'cluster', clusterid: inv.cluster.id });
     expect(stores.pod).toMatchObject({ scope: 'POD', podid: inv.pod.id, podname: inv.pod.name });
     expect(stores.cluster).toMatchObject({ scope: 'CLUSTER', clusterid: inv.cluster.id, podid: inv.pod.id });
@@ -136,6 +142,8 @@ describe('staging store scopes', () => {
       clusterid: inv.cluster.id,
       clustername: inv.cluster.name,
     });
+    const csListed = await cs('listSecondaryStagingStores', { zoneid: inv.zone.id, name: stores.cluster.name });
+    expect(csListed.body).toMatchObject({ count: 1, imagestore: [{ scope: 'CLUSTER', clusterid: inv.cluster.id }] });
     // Staging stores are not image stores.
     expect((await api.call('listImageStores', { zoneid: inv.zone.id })).count).toBe(0);
   });
@@ -467,6 +475,20 @@ describe('evictCache workflow', () => {
       taskQueue: stack().taskQueue,
     });
     expect(description?.spec.intervals?.[0]?.every).toBe(86_400_000);
+
+    // Starting again is harmless, and takes a changed interval.
+    const config = loadConfig();
+    const ours = { ...config, temporal: { ...config.temporal, taskQueue: stack().taskQueue } };
+    await api.call('updateConfiguration', { name: 'storage.cache.replacement.interval', value: '3600' });
+    try {
+      await ensureEvictionSchedule(ours, db());
+      await ensureEvictionSchedule(ours, db());
+    } finally {
+      await api.call('updateConfiguration', { name: 'storage.cache.replacement.interval' });
+    }
+    const updated = await handle.describe();
+    expect(updated.spec.intervals?.[0]?.every).toBe(3_600_000);
+    expect(updated.action).toMatchObject({ workflowType: 'evictCache', taskQueue: stack().taskQueue });
     // This run's task queue ends with the run: its schedule must not outlive it.
     await handle.delete();
   });
