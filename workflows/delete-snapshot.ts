@@ -16,12 +16,16 @@ export async function deleteSnapshot(input: DeleteSnapshotInput): Promise<{ snap
   const { snapshotId } = input;
   try {
     await catalogue.markSnapshot({ snapshotId, state: 'Destroying' });
+    // The host first: if it cannot be reached, nothing has been removed yet.
+    if (input.primaryHandle) {
+      await acts.removeSnapshotOnPrimary({ snapshotId, handle: input.primaryHandle });
+      await catalogue.markSnapshot({ snapshotId, state: 'Destroying', primaryHandle: null });
+    }
     for (const copy of input.copies) {
       await catalogue.markObjectStoreRef({ kind: 'snapshot', refId: copy.refId, state: 'Destroying' });
       await acts.removeStoreObject({ storeId: copy.storeId, key: copy.key });
       await catalogue.markObjectStoreRef({ kind: 'snapshot', refId: copy.refId, state: 'Destroyed' });
     }
-    if (input.primaryHandle) await acts.removeSnapshotOnPrimary({ snapshotId, handle: input.primaryHandle });
     await catalogue.markSnapshot({ snapshotId, state: 'Destroyed', primaryHandle: null });
     return { snapshotId };
   } catch (err) {

@@ -22,6 +22,8 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<{ snapshot
   const acts = movers(input.heartbeatSeconds);
   const { snapshotId, refId } = input;
   try {
+    // The policy in force when the snapshot was asked for decides whether it stays on primary.
+    const { keepOnPrimary } = await catalogue.snapshotPolicy();
     await catalogue.markSnapshot({ snapshotId, state: 'Creating' });
     const { handle, size } = await acts.snapshotOnPrimary({ snapshotId });
     saga.add('remove the snapshot on primary', () => acts.removeSnapshotOnPrimary({ snapshotId, handle }));
@@ -49,7 +51,6 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<{ snapshot
     });
 
     if (file.temporary) await removeExport();
-    const { keepOnPrimary } = await catalogue.snapshotPolicy();
     if (!keepOnPrimary) await acts.removeSnapshotOnPrimary({ snapshotId, handle });
     await catalogue.markSnapshot({
       snapshotId,

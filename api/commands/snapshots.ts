@@ -120,7 +120,12 @@ export const deleteSnapshot = defineCommand({
     const copies = await ctx.db
       .select()
       .from(snapshotStoreRefs)
-      .where(and(eq(snapshotStoreRefs.snapshotId, snapshot.id), inArray(snapshotStoreRefs.state, ['Ready', 'Failed'])));
+      .where(
+        and(
+          eq(snapshotStoreRefs.snapshotId, snapshot.id),
+          inArray(snapshotStoreRefs.state, ['Ready', 'Failed', 'Destroying']),
+        ),
+      );
     const jobid = await startJob(ctx, {
       workflowType: 'deleteSnapshot',
       args: [

@@ -5,12 +5,14 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { startFerryApi, type FerryApi } from '../../api/ferry-api';
 import { applyMigrations } from '../../db/migrate';
 import { ferryHome, ferryRoot } from '../../lab/lab-layout';
 import { loadConfig } from '../../temporal.config';
+import { evictionScheduleId } from '../../workers/ferry-worker';
 
 export interface TestStack {
   apiUrl: string;
@@ -119,5 +121,17 @@ export async function teardown() {
     process.kill(-Number(readFileSync(workerPidFile, 'utf8')), 'SIGTERM');
   } catch {
     // already gone
+  }
+  // Each test worker made its run's eviction schedule; the run's task queue is gone with it.
+  const taskQueue = process.env.FERRY_TASK_QUEUE;
+  if (taskQueue) {
+    const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
+    try {
+      await new Client({ connection }).schedule.getHandle(evictionScheduleId(taskQueue)).delete();
+    } catch {
+      // never made, or already deleted
+    } finally {
+      await connection.close();
+    }
   }
 }

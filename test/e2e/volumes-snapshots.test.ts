@@ -189,8 +189,8 @@ describe('volume → snapshot → volume in the other zone', () => {
       expect((await compare(c.to, b, tb)).exitCode).toBe(1);
 
       if (c.hv === 'KVM') {
-        await recordHistory(made.jobid, 'createVolume-from-template');
-        await recordHistory(snap.jobid, 'takeSnapshot-direct');
+        await recordHistory(made.jobid, 'createVolume-success');
+        await recordHistory(snap.jobid, 'takeSnapshot-success');
         await recordHistory(copied.jobid, 'createVolume-from-snapshot');
       }
       if (c.hv === 'XenServer') await recordHistory(snap.jobid, 'takeSnapshot-via-cache');
@@ -222,7 +222,7 @@ describe('uploadVolume and extractVolume', () => {
     for await (const chunk of res.body!) hash.update(chunk as Uint8Array);
     expect(hash.digest('hex')).toBe(sha256);
     await recordHistory(up.jobid, 'uploadVolume-success');
-    await recordHistory(ex.jobid, 'extractVolume-uploaded');
+    await recordHistory(ex.jobid, 'extractVolume-success');
   });
 
   it('refuses an upload whose checksum is wrong, leaving the volume UploadError and nothing on the store', async () => {

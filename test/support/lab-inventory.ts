@@ -2,15 +2,16 @@
 // VMware pools on the lab's hosts (KVM in both zones), a region S3 store, an NFS store in zone A, a Swift store in zone B and a cache
 // store per zone. Every name is unique, so test files do not collide.
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { mapParams, type FerryApiClient } from '../../api/client';
-import { ferryHome, hostKeyFile, poolPath } from '../../lab/lab-layout';
+import { hostKeyFile, poolPath } from '../../lab/lab-layout';
 import { fingerprintOfPublicKeyFile } from '../../ssh/known-host';
 import {
   createS3Bucket,
   createSwiftContainer,
+  freshNfsDir,
   labS3,
   labSwift,
+  removeNfsDir,
   removeS3Bucket,
   removeSwiftContainer,
 } from './lab-stores';
@@ -26,6 +27,8 @@ export interface LabInventory {
   stores: { s3Region: Row; nfsA: Row; swiftB: Row };
   bucket: string;
   container: string;
+  /** The inventory's own directories of the lab's NFS exports (image store and cache stores). */
+  nfsDirs: string[];
 }
 
 async function sshDetails(vm: string) {
@@ -94,11 +97,12 @@ export async function buildLabInventory(api: FerryApiClient): Promise<LabInvento
     ...mapParams('details', { endpoint: s3.endpoint, accesskey: s3.accesskey, secretkey: s3.secretkey, bucket }),
   });
   const ssvmA = labHost('ssvm-a');
+  const nfsDirs = [freshNfsDir('nfs-a'), freshNfsDir('cache-a'), freshNfsDir('cache-b')];
   const nfsA = await add({
     provider: 'NFS',
     name: unique('nfs-a'),
     zoneid: zoneA.id,
-    url: `nfs://${ssvmA.address}${join(ferryHome, 'exports/nfs-a')}`,
+    url: `nfs://${ssvmA.address}${nfsDirs[0]}`,
     ...mapParams('details', await sshDetails('ssvm-a')),
   });
   const swiftB = await add({
@@ -108,14 +112,14 @@ export async function buildLabInventory(api: FerryApiClient): Promise<LabInvento
     url: swift.url,
     ...mapParams('details', { account: swift.account, username: swift.username, key: swift.key, container }),
   });
-  for (const [z, name, vm] of [
-    [zoneA, 'cache-a', 'ssvm-a'],
-    [zoneB, 'cache-b', 'ssvm-b'],
+  for (const [z, name, vm, dir] of [
+    [zoneA, 'cache-a', 'ssvm-a', nfsDirs[1]!],
+    [zoneB, 'cache-b', 'ssvm-b', nfsDirs[2]!],
   ] as const) {
     await api.call('createSecondaryStagingStore', {
       name: unique(name),
       zoneid: z.id,
-      url: `nfs://${labHost(vm).address}${join(ferryHome, 'exports', name)}`,
+      url: `nfs://${labHost(vm).address}${dir}`,
       ...mapParams('details', await sshDetails(vm)),
     });
   }
@@ -127,6 +131,7 @@ export async function buildLabInventory(api: FerryApiClient): Promise<LabInvento
     stores: { s3Region, nfsA, swiftB },
     bucket,
     container,
+    nfsDirs,
   };
 }
 
@@ -139,4 +144,5 @@ export async function removeLabInventoryStorage(api: FerryApiClient, lab: LabInv
   for (const store of Object.values(lab.stores)) await api.call('updateImageStore', { id: store.id, readonly: true });
   await removeS3Bucket(lab.bucket);
   await removeSwiftContainer(lab.container);
+  for (const dir of lab.nfsDirs) removeNfsDir(dir);
 }

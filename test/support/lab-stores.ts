@@ -1,6 +1,8 @@
 // The lab's object stores as tests reach them: endpoints and credentials from the lab's environment,
 // and the services drivers need (SSH with Ferry's key, Ferry's signed download links).
-import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   AbortMultipartUploadCommand,
   CreateBucketCommand,
@@ -11,7 +13,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { createDownloadLinks } from '../../core/download-links';
-import { hostKeyFile } from '../../lab/lab-layout';
+import { ferryHome, hostKeyFile } from '../../lab/lab-layout';
 import type { ProviderServices } from '../../plugins/image-stores/contract';
 import { createSshExecutor } from '../../ssh/executor';
 import { fingerprintOfPublicKeyFile } from '../../ssh/known-host';
@@ -38,9 +40,23 @@ export const labSwift = () => ({
 });
 
 /** The lab's NFS export for zone-a, reached through its storage VM. */
+/**
+ * A fresh directory of the lab's NFS export for one test store, so no test sees (or must delete) another's objects.
+ * Removed with removeNfsDir.
+ */
+export function freshNfsDir(export_ = 'nfs-a'): string {
+  const dir = join(ferryHome, 'exports', export_, 'tests', randomUUID().slice(0, 8));
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+export function removeNfsDir(dir: string): void {
+  if (dir.includes('/exports/') && dir.includes('/tests/')) rmSync(dir, { recursive: true, force: true });
+}
+
 export async function labNfs() {
   const ssvm = labHost('ssvm-a');
-  const path = `${process.env.FERRY_HOME ?? '.ferry'}/exports/nfs-a`;
+  const path = freshNfsDir();
   return {
     url: `nfs://${ssvm.address}${path}`,
     details: {

@@ -58,11 +58,50 @@ describe('data-motion strategy choice', () => {
     const xen = chooseMotion(request(store('s3'), pool(false), { cache }));
     expect(xen.plan?.strategy).toBe('store-to-pool-via-cache');
     expect(xen.plan?.steps.map((s) => s.step)).toEqual([
+      'reserve-cache',
       'stream-between-stores',
       'host-fetch-convert',
-      'remove-store-object',
+      'release-cache',
     ]);
+    // A template staged on the cache is kept there for the next copy (LRU evicts it later).
+    expect(xen.plan?.steps.at(-1)).toMatchObject({ step: 'release-cache', keepObject: true });
     expect(chooseMotion(request(store('s3'), pool(false))).plan).toBeUndefined();
+  });
+
+  it('reuses a template already staged on the cache store instead of staging it again', () => {
+    const cache = {
+      storeId: 'c',
+      storeName: 'cache-a',
+      hostPath: '/exports/cache-a',
+      cachedKey: 'cache/template/t1/x',
+    };
+    const xen = chooseMotion(request(store('s3'), pool(false), { cache }));
+    expect(xen.plan?.steps.map((s) => s.step)).toEqual(['reserve-cache', 'host-fetch-convert', 'release-cache']);
+    expect(xen.plan?.steps[1]).toMatchObject({ source: { path: '/exports/cache-a/cache/template/t1/x' } });
+  });
+
+  it('backs a pool up to a store: the host uploads itself where it can, else through a leased cache', () => {
+    const cache = { storeId: 'c', storeName: 'cache-a', hostPath: '/exports/cache-a' };
+    const snapshot = { objectType: 'snapshot' as const, objectId: 's1', size: 1000, cache };
+    const source = (pulls: boolean) => ({ ...pool(pulls), fileName: '.snapshot-s1.qcow2' });
+    const kvm = chooseMotion(request(source(true), store('s3'), snapshot));
+    expect(kvm.plan).toMatchObject({
+      strategy: 'pool-to-store-direct',
+      steps: [{ step: 'host-push', path: '/pools/p/.snapshot-s1.qcow2', storeId: 's3' }],
+    });
+    const toNfs = chooseMotion(
+      request(source(false), store('nfs', { hostPath: '/exports/nfs-a', hostUploads: false }), snapshot),
+    );
+    expect(toNfs.plan?.steps[0]).toMatchObject({ step: 'host-copy-to-path', into: { storeId: 'nfs' } });
+    const xen = chooseMotion(request(source(false), store('s3'), snapshot));
+    expect(xen.plan?.strategy).toBe('pool-to-store-via-cache');
+    expect(xen.plan?.steps).toMatchObject([
+      { step: 'reserve-cache', storeId: 'c', bytes: 1000, key: 'cache/snapshot/s1/snapshot-s1.qcow2' },
+      { step: 'host-copy-to-path', toPath: '/exports/cache-a/cache/snapshot/s1/snapshot-s1.qcow2' },
+      { step: 'stream-between-stores', fromStoreId: 'c', toStoreId: 's3' },
+      { step: 'release-cache', keepObject: false },
+    ]);
+    expect(chooseMotion(request(source(false), store('s3'), { ...snapshot, cache: undefined })).plan).toBeUndefined();
   });
 
   it('reads a mounted NFS store directly even when the hypervisor cannot pull URLs', () => {
