@@ -22,14 +22,7 @@ export type VolumeState =
 
 /** CloudStack's Snapshot.State. */
 export type SnapshotState =
-  | 'Allocated'
-  | 'Creating'
-  | 'CreatedOnPrimary'
-  | 'BackingUp'
-  | 'BackedUp'
-  | 'Destroying'
-  | 'Destroyed'
-  | 'Error';
+  'Allocated' | 'Creating' | 'CreatedOnPrimary' | 'BackingUp' | 'BackedUp' | 'Destroying' | 'Destroyed' | 'Error';
 
 export const volumes = pgTable('volumes', {
   id: uuid('id').primaryKey().defaultRandom(),
