@@ -13,6 +13,9 @@ export interface LabHost {
   pool: string;
 }
 
+/** The user Ferry logs in to lab hosts as (uid 0 with /bin/sh, so no interactive dotfiles run; lab/services.sh). */
+export const labHostUser = 'ferry-lab';
+
 export const ferryRoot = join(import.meta.dirname, '..');
 export const ferryHome = process.env.FERRY_HOME ?? join(ferryRoot, '.ferry');
 

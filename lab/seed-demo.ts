@@ -6,7 +6,7 @@ import { FerryApiClient, mapParams, type ApiKeys } from '../api/client';
 import { ensureS3Bucket, ensureSwiftContainer } from './object-stores';
 import { fingerprintOfPublicKeyFile } from '../ssh/known-host';
 import { loadConfig } from '../temporal.config';
-import { ferryHome, hostKeyFile, labHosts, poolPath, sampleImages } from './lab-layout';
+import { ferryHome, hostKeyFile, labHosts, labHostUser, poolPath, sampleImages } from './lab-layout';
 
 const config = loadConfig();
 const keys = JSON.parse(await readFile(config.admin.file, 'utf8')) as ApiKeys;
@@ -90,7 +90,7 @@ for (const h of hosts) {
     clusterid: clusters.get(h.cluster)!.id,
     hypervisor: h.hypervisor,
     url: `ssh://${h.address}:${h.port}`,
-    username: 'root',
+    username: labHostUser,
     hostkeyfingerprint: await fingerprintOfPublicKeyFile(hostKeyFile(h.name)),
   });
   jobs.push({ name: h.name, jobid: String(body.jobid) });

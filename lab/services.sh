@@ -123,8 +123,20 @@ seaweedfs_status() { port_open 127.0.0.1 "$S3_PORT"; }
 # --- Simulated hypervisor hosts: one sshd each ----------------------------------------------------
 lab_hosts() { grep -v '^#' "$FERRY_ROOT/lab/hosts.txt" | awk 'NF'; }
 
+# Ferry logs in to the lab hosts as ferry-lab: uid 0 like root, but with /bin/sh as its shell, so commands run
+# without root's interactive dotfiles (a developer's ~/.bashrc, pyenv hooks and the like).
+LAB_HOST_USER=ferry-lab
+lab_host_user() {
+  id -u "$LAB_HOST_USER" >/dev/null 2>&1 ||
+    useradd -o -u 0 -g 0 -M -d "/var/lib/$LAB_HOST_USER" -s /bin/sh -c 'Ferry lab hosts' "$LAB_HOST_USER"
+  # No password, but not locked (sshd refuses locked accounts even for keys).
+  usermod -p '*' "$LAB_HOST_USER"
+  mkdir -p "/var/lib/$LAB_HOST_USER"
+}
+
 hosts_start() {
   mkdir -p /run/sshd
+  lab_host_user
   local name addr port zone pod cluster hv pool dir
   while read -r name addr port zone pod cluster hv pool; do
     dir="$FERRY_HOME/hosts/$name"
@@ -132,8 +144,13 @@ hosts_start() {
     [ -f "$dir/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$dir/ssh_host_ed25519_key"
     [ "$pool" = - ] || mkdir -p "$FERRY_HOME/pools/$pool"
     local path_line=""
-    # The bare host's logins get a PATH without qemu-img: a host missing its hypervisor tools.
-    [ "$name" = bare-1 ] && path_line="SetEnv PATH=$dir/bin" && mkdir -p "$dir/bin"
+    # The bare host's logins get a PATH with the basic tools but without qemu-img: a host missing its hypervisor tools.
+    if [ "$name" = bare-1 ]; then
+      path_line="SetEnv PATH=$dir/bin"
+      mkdir -p "$dir/bin"
+      local tool
+      for tool in sh df curl cat test stat rm mv mkdir; do ln -sfn "$(command -v "$tool")" "$dir/bin/$tool"; done
+    fi
     cat > "$dir/sshd_config" <<CONF
 ListenAddress $addr:$port
 HostKey $dir/ssh_host_ed25519_key

@@ -1,5 +1,6 @@
 // addHost end to end: API → Temporal workflow → SSH to a real lab sshd with a pinned key → catalogue.
 import { describe, expect, it } from 'vitest';
+import { labHostUser } from '../../lab/lab-layout';
 import type { FerryApiClient } from '../../api/client';
 import { FerryObjectId } from '../../workflows/search-attributes';
 import { adminApi, hostFingerprint, labHost, makeCluster, stack, unique } from '../support/stack';
@@ -12,7 +13,7 @@ interface JobResult {
 }
 
 async function addHost(api: FerryApiClient, params: Record<string, string>) {
-  const body = await api.call('addHost', { username: 'root', ...params });
+  const body = await api.call('addHost', { username: labHostUser, ...params });
   expect(body).toHaveProperty('jobid');
   expect(body).toHaveProperty('id');
   const job = (await api.waitForJob(String(body.jobid))) as unknown as JobResult;
@@ -158,7 +159,7 @@ describe('addHost', () => {
       clusterid: cluster.id,
       hypervisor: 'KVM',
       url: sshUrl('kvm-a1'),
-      username: 'root',
+      username: labHostUser,
       hostkeyfingerprint: await hostFingerprint('kvm-a1'),
     };
     const cases: Record<string, string>[] = [

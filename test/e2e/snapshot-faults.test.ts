@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { poolPath } from '../../lab/lab-layout';
+import { labHostUser, poolPath, sampleImages } from '../../lab/lab-layout';
 import { cs, csJob, type CsJob } from '../support/cs';
 import { killLabSshd, runOnLabHost, startLabSshd } from '../support/lab-hosts';
 import { buildLabInventory, removeLabInventoryStorage, type LabInventory } from '../support/lab-inventory';
@@ -32,7 +32,7 @@ async function addLabHost(clusterId: string, name: string, hypervisor: string) {
     clusterid: clusterId,
     hypervisor,
     url: `ssh://${h.address}:${h.port}`,
-    username: 'root',
+    username: labHostUser,
     hostkeyfingerprint: await hostFingerprint(name),
   });
   expect(done.jobstatus, JSON.stringify(done.jobresult)).toBe(1);
@@ -241,9 +241,7 @@ describe('a zone that needs a cache store and has none', () => {
     const templates = (await cs('listTemplates', { templatefilter: 'all' })).body.template as Entity[] | undefined;
     let templateId = templates?.find((t) => t.crossZones === true && t.isready === true)?.id;
     if (!templateId) {
-      const { url, sha256 } = (await import('../../lab/lab-layout'))
-        .sampleImages(8099)
-        .find((i) => i.format === 'QCOW2')!;
+      const { url, sha256 } = sampleImages(8099).find((i) => i.format === 'QCOW2')!;
       const reg = await csJob('registerTemplate', {
         name: unique('no-cache'),
         format: 'QCOW2',

@@ -5,7 +5,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostKeyFile, sampleImages } from '../../lab/lab-layout';
+import { hostKeyFile, labHostUser, sampleImages } from '../../lab/lab-layout';
 import { fingerprintOfPublicKeyFile } from '../../ssh/known-host';
 import { buildLabInventory, removeLabInventoryStorage, type LabInventory } from '../support/lab-inventory';
 import { adminApi, hostFingerprint, labHost, stack, unique } from '../support/stack';
@@ -66,7 +66,7 @@ describe('template compensation paths', () => {
       clusterid: cluster.id,
       hypervisor: 'KVM',
       url: `ssh://${host.address}:${host.port}`,
-      username: 'root',
+      username: labHostUser,
       hostkeyfingerprint: await hostFingerprint('kvm-a2'),
     });
     expect((await api.waitForJob(String(added.jobid))).jobstatus).toBe(1);

@@ -1,5 +1,6 @@
 // Operators inspect runs in the Temporal UI: it serves the page, lists addHost runs and filters by FerryCommand.
 import { describe, expect, it } from 'vitest';
+import { labHostUser } from '../../lab/lab-layout';
 import { adminApi, hostFingerprint, labHost, makeCluster, stack, unique } from '../support/stack';
 
 describe('the Temporal UI', () => {
@@ -12,7 +13,7 @@ describe('the Temporal UI', () => {
       clusterid: cluster.id,
       hypervisor: 'KVM',
       url: `ssh://${host.address}:${host.port}`,
-      username: 'root',
+      username: labHostUser,
       hostkeyfingerprint: await hostFingerprint('kvm-a2'),
     });
     await api.waitForJob(String(jobid));

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ferryHome, hostKeyFile } from '../../lab/lab-layout';
+import { ferryHome, hostKeyFile, labHostUser } from '../../lab/lab-layout';
 import { createSshExecutor, type CommandResult } from '../../ssh/executor';
 import { fingerprintOfPublicKeyFile } from '../../ssh/known-host';
 import { labHost } from './stack';
@@ -18,7 +18,7 @@ export async function runOnLabHost(name: string, argv: readonly string[]): Promi
     {
       address: host.address,
       port: host.port,
-      username: 'root',
+      username: labHostUser,
       hostKeyFingerprint: await fingerprintOfPublicKeyFile(hostKeyFile(name)),
       credential: { kind: 'ferry-key' },
     },

@@ -3,7 +3,7 @@
 // store per zone. Every name is unique, so test files do not collide.
 import { randomUUID } from 'node:crypto';
 import { mapParams, type FerryApiClient } from '../../api/client';
-import { hostKeyFile, poolPath } from '../../lab/lab-layout';
+import { hostKeyFile, labHostUser, poolPath } from '../../lab/lab-layout';
 import { fingerprintOfPublicKeyFile } from '../../ssh/known-host';
 import {
   createS3Bucket,
@@ -69,7 +69,7 @@ export async function buildLabInventory(api: FerryApiClient): Promise<LabInvento
       clusterid: c.id,
       hypervisor,
       url: `ssh://${h.address}:${h.port}`,
-      username: 'root',
+      username: labHostUser,
       hostkeyfingerprint: await fingerprintOfPublicKeyFile(hostKeyFile(hostName)),
     });
     jobs.push(String(added.jobid));
