@@ -8,7 +8,7 @@ import { qemuImgFormat, type ImageFormat } from '../core/image-format';
 import type { Db } from '../db/client';
 import type { SecretBox } from '../db/secret-box';
 import type { PlanStep } from '../plugins/motion/contract';
-import type { SshExecutor } from '../ssh/executor';
+import type { CommandResult, HostSession, SshExecutor } from '../ssh/executor';
 import { runOrFail } from './host-commands';
 import { endpointOf, loadHost } from './host-endpoint';
 import type { WithStore } from './store-access';
@@ -20,7 +20,8 @@ export interface HostDiskDeps {
   withStore: WithStore;
 }
 
-type FetchConvertStep = Extract<PlanStep, { step: 'host-fetch-convert' }>;
+/** `expectSha256`: the SHA-256 the source's bytes must have (what the previous step sent), checked when verifying. */
+type FetchConvertStep = Extract<PlanStep, { step: 'host-fetch-convert' }> & { expectSha256?: string };
 
 const HOUR_MS = 3_600_000;
 
@@ -29,6 +30,41 @@ function qemuName(format: string): string {
   if (!name)
     throw ApplicationFailure.nonRetryable(`${format} images cannot be converted on a host`, FailureType.FormatMismatch);
   return name;
+}
+
+/**
+ * The copy's guest-visible content must equal the source's (qemu-img compare, across formats), and the source bytes
+ * must be the ones sent (SHA-256), before the copy takes its final name.
+ */
+async function verifyCopy(
+  run: (argv: string[]) => Promise<CommandResult>,
+  session: HostSession,
+  hostName: string,
+  source: string,
+  sourceFormat: string,
+  copy: string,
+  copyFormat: string,
+  step: FetchConvertStep,
+): Promise<void> {
+  if (step.expectSha256) {
+    const got = (await run(['sha256sum', '--', source])).stdout.split(/\s/)[0];
+    if (got !== step.expectSha256) {
+      throw ApplicationFailure.nonRetryable(
+        `the bytes ${hostName} received (SHA-256 ${got}) are not the ones sent (${step.expectSha256})`,
+        FailureType.VerificationFailed,
+      );
+    }
+  }
+  const compared = await session.run(['qemu-img', 'compare', '-f', sourceFormat, '-F', copyFormat, source, copy], {
+    timeoutMs: HOUR_MS,
+  });
+  if (compared.exitCode !== 0) {
+    const why = (compared.stdout + compared.stderr).trim().slice(0, 300);
+    throw ApplicationFailure.nonRetryable(
+      `the copy on ${hostName} does not match its source (qemu-img compare exit ${compared.exitCode}: ${why})`,
+      FailureType.VerificationFailed,
+    );
+  }
 }
 
 export function createHostDiskActivities({ db, ssh, secrets, withStore }: HostDiskDeps) {
@@ -67,6 +103,7 @@ export function createHostDiskActivities({ db, ssh, secrets, withStore }: HostDi
           }
           const options = targetFormat === 'vpc' ? ['-o', 'force_size=on'] : [];
           await run(['qemu-img', 'convert', '-f', sourceFormat, '-O', targetFormat, ...options, source, temp]);
+          if (step.verify) await verifyCopy(run, session, host.name, source, sourceFormat, temp, targetFormat, step);
           await run(['mv', '-f', '--', temp, target]);
         } finally {
           await session.run(['rm', '-f', '--', temp, download]);

@@ -43,6 +43,8 @@ export interface PlanMotionInput {
   object?: { type: Exclude<ObjectType, 'template'>; id: string };
   from: MotionSource;
   to: MotionTarget;
+  /** The object is in use and must move live. */
+  live?: boolean;
 }
 
 const notFound = (what: string) => ApplicationFailure.nonRetryable(`${what} no longer exists`, FailureType.NotFound);
@@ -114,6 +116,8 @@ async function poolEndpoint(
       kind: 'primary-pool',
       poolId: row.pool.id,
       poolName: row.pool.name,
+      clusterId: row.cluster.id,
+      zoneId: row.pool.zoneId,
       path: row.pool.path,
       fileName: place.fileName,
       hostId: host.id,
@@ -154,24 +158,56 @@ async function describeObject(
 export async function buildMotionRequest(db: Db, input: PlanMotionInput): Promise<MotionRequest> {
   const object = await describeObject(db, input);
   const source = input.from;
+  const target = input.to;
   let from: MotionEndpoint;
-  let cache: CacheOption | undefined;
+  let sourcePool: Awaited<ReturnType<typeof poolEndpoint>> | undefined;
   if ('url' in source) from = { kind: 'url', url: source.url };
   else if ('poolId' in source) {
-    const pool = await poolEndpoint(db, source);
-    from = pool.endpoint;
-    cache = await cacheFor(db, pool.placement, object);
+    sourcePool = await poolEndpoint(db, source);
+    from = sourcePool.endpoint;
   } else from = await storeEndpoint(db, 'storeRefId' in source ? await storeRef(db, source.storeRefId) : source);
-  const target = input.to;
   let to: MotionEndpoint;
+  let targetPool: Awaited<ReturnType<typeof poolEndpoint>> | undefined;
   if ('storeRefId' in target || 'storeId' in target) {
     to = await storeEndpoint(db, 'storeRefId' in target ? await storeRef(db, target.storeRefId) : target);
   } else {
-    const pool = await poolEndpoint(db, 'poolRefId' in target ? await poolRef(db, target.poolRefId) : target);
-    to = pool.endpoint;
-    cache = await cacheFor(db, pool.placement, object);
+    targetPool = await poolEndpoint(db, 'poolRefId' in target ? await poolRef(db, target.poolRefId) : target);
+    to = targetPool.endpoint;
   }
-  return { ...object, from, to, cache };
+
+  let cache: CacheOption | undefined;
+  let transit: StoreEndpoint | undefined;
+  if (sourcePool && targetPool) {
+    // Pool to pool: a cache store both hosts mount (same zone; pod-scoped only if both are in that pod), or, between
+    // zones, a region store both reach.
+    const a = sourcePool.placement;
+    const b = targetPool.placement;
+    if (a.zoneId === b.zoneId) {
+      cache = await cacheFor(db, { zoneId: a.zoneId, podId: a.podId === b.podId ? a.podId : undefined }, object);
+    } else {
+      transit = await transitStore(db, object);
+    }
+  } else if (sourcePool || targetPool) {
+    cache = await cacheFor(db, (targetPool ?? sourcePool)!.placement, object);
+  }
+  return { ...object, from, to, cache, transit, live: input.live };
+}
+
+/** A writable region store (every zone reaches it) to carry an object between zones, and where it waits there. */
+async function transitStore(
+  db: Db,
+  object: { objectType: ObjectType; objectId: string },
+): Promise<StoreEndpoint | undefined> {
+  const [store] = await db
+    .select()
+    .from(imageStores)
+    .where(and(eq(imageStores.role, 'Image'), eq(imageStores.scope, 'REGION'), eq(imageStores.readonly, false)))
+    .orderBy(asc(imageStores.name));
+  if (!store) return undefined;
+  return await storeEndpoint(db, {
+    storeId: store.id,
+    key: `transit/${object.objectType}/${object.objectId}/${object.objectId}`,
+  });
 }
 
 export async function planMotion(db: Db, input: PlanMotionInput): Promise<MotionChoice> {

@@ -235,6 +235,13 @@ export function createVolumeDiskActivities({ db, ssh, secrets, withStore, partSi
       });
     },
 
+    /** Removes a file from a pool through a host of its cluster (the old copy of a migrated volume). */
+    async removePoolFileOf({ poolId, fileName }: { poolId: string; fileName: string }): Promise<void> {
+      const { host, poolPath } = await poolWork(poolId);
+      const path = posix.join(poolPath, posix.basename(fileName));
+      await onHost(host, (run) => run(['rm', '-f', '--', path, `${path}.ferry-tmp`]));
+    },
+
     /** Compensation of hostCopyToPath, and removal of a temporary file on a host. */
     async removeHostFile({ hostId, path }: { hostId: string; path: string }): Promise<void> {
       const [host] = await db.select().from(hosts).where(eq(hosts.id, hostId));

@@ -1,9 +1,13 @@
 // Catalogue transitions of volumes, snapshots and their copies on image stores. Each is one conditional update:
 // safe to run twice.
-import { eq } from 'drizzle-orm';
+import { ApplicationFailure } from '@temporalio/activity';
+import { and, eq } from 'drizzle-orm';
+import { FailureType } from '../core/failures';
 import type { Db } from '../db/client';
 import {
+  clusters,
   snapshots,
+  storagePools,
   snapshotStoreRefs,
   volumes,
   volumeStoreRefs,
@@ -12,6 +16,7 @@ import {
   type VolumeState,
 } from '../db/schema';
 import { readSetting } from '../db/settings';
+import { hypervisorAdapter } from '../plugins/hypervisors/registry';
 
 export interface StoreRefUpdate {
   kind: 'snapshot' | 'volume';
@@ -75,6 +80,47 @@ export function createVolumeActivities({ db }: { db: Db }) {
           updated: new Date(),
         })
         .where(eq(table.id, input.refId));
+    },
+
+    /**
+     * The migration's commit: in one statement the volume points at its new pool (file, format) and is Ready again.
+     * A retry after it succeeded finds the volume already there and does nothing.
+     */
+    async commitVolumeMove({ volumeId, poolId, fileName }: { volumeId: string; poolId: string; fileName: string }) {
+      const [row] = await db
+        .select({ hypervisor: clusters.hypervisor, zoneId: storagePools.zoneId })
+        .from(storagePools)
+        .innerJoin(clusters, eq(clusters.id, storagePools.clusterId))
+        .where(eq(storagePools.id, poolId));
+      if (!row) throw ApplicationFailure.nonRetryable(`pool ${poolId} no longer exists`, FailureType.NotFound);
+      const moved = await db
+        .update(volumes)
+        .set({
+          poolId,
+          path: fileName,
+          zoneId: row.zoneId,
+          format: hypervisorAdapter(row.hypervisor).poolFormat,
+          state: 'Ready',
+          migratingTo: null,
+        })
+        .where(and(eq(volumes.id, volumeId), eq(volumes.state, 'Migrating')))
+        .returning({ id: volumes.id });
+      if (moved.length > 0) return;
+      const [now] = await db.select().from(volumes).where(eq(volumes.id, volumeId));
+      if (now?.poolId !== poolId || now.path !== fileName) {
+        throw ApplicationFailure.nonRetryable(
+          `volume ${volumeId} is no longer migrating (${now?.state})`,
+          FailureType.NotFound,
+        );
+      }
+    },
+
+    /** A migration that did not commit: the volume is where it was, Ready. */
+    async endVolumeMigration({ volumeId }: { volumeId: string }) {
+      await db
+        .update(volumes)
+        .set({ state: 'Ready', migratingTo: null })
+        .where(and(eq(volumes.id, volumeId), eq(volumes.state, 'Migrating')));
     },
 
     async snapshotPolicy(): Promise<{ keepOnPrimary: boolean }> {

@@ -41,6 +41,8 @@ export const FailureType = {
   FormatMismatch: 'FormatMismatch',
   NoMotionPlan: 'NoMotionPlan',
   StoreUnavailable: 'StoreUnavailable',
+  /** A copy's content differs from its source: never committed. */
+  VerificationFailed: 'VerificationFailed',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -59,6 +61,7 @@ export const failureErrorCode: Record<FailureType, ErrorCode> = {
   FormatMismatch: ErrorCode.ParamError,
   NoMotionPlan: ErrorCode.ResourceUnavailable,
   StoreUnavailable: ErrorCode.ResourceUnavailable,
+  VerificationFailed: ErrorCode.InternalError,
 };
 
 export function isFailureType(value: string | undefined | null): value is FailureType {

@@ -35,6 +35,14 @@ export const settingSpecs: readonly SettingSpec[] = [
     },
   },
   {
+    name: 'storage.pool.max.concurrent.migrations',
+    category: 'Storage',
+    description: 'How many volume migrations may copy into one primary storage pool at once',
+    type: 'Integer',
+    defaultValue: '2',
+    problem: positiveInteger(100),
+  },
+  {
     name: 'snapshot.keep.on.primary',
     category: 'Snapshots',
     description: 'true: a snapshot stays on primary storage after its backup to an image store; false: removed then',

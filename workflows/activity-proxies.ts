@@ -38,3 +38,19 @@ export function movers(heartbeatSeconds: number) {
     },
   });
 }
+
+/**
+ * Clean-up that must happen however long it takes (the old copy after a migration committed): retried without
+ * limit, backing off to once every five minutes, so a host that comes back gets it done.
+ */
+export function cleanup(heartbeatSeconds: number) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '1 hour',
+    heartbeatTimeout: `${heartbeatSeconds} seconds`,
+    retry: {
+      initialInterval: '1 second',
+      maximumInterval: '5 minutes',
+      nonRetryableErrorTypes: [FailureType.NotFound],
+    },
+  });
+}

@@ -10,5 +10,6 @@ export { createVolume } from './create-volume';
 export { deleteSnapshot } from './delete-snapshot';
 export { deleteVolume } from './delete-volume';
 export { extractVolume } from './extract-volume';
+export { migrateVolume } from './migrate-volume';
 export { takeSnapshot } from './take-snapshot';
 export { uploadVolume } from './upload-volume';

@@ -18,12 +18,18 @@ export type PlanRef = string | { refId: string; refKind: RefKind };
 /** A cache lease outlives the steps it protects; past this a dead worker's lease expires and frees the space. */
 const CACHE_LEASE_SECONDS = 6 * 3600;
 
-export async function runPlan(plan: MotionPlan, saga: Saga, acts: Activities, ref?: PlanRef): Promise<PlanOutcome> {
+export async function runPlan(
+  plan: MotionPlan,
+  saga: Saga,
+  acts: Activities,
+  ref?: PlanRef,
+  onStep?: (done: number, total: number) => void,
+): Promise<PlanOutcome> {
   const { refId, refKind } = typeof ref === 'string' || ref === undefined ? { refId: ref, refKind: undefined } : ref;
   const refOf = refKind ? { refId, refKind } : { refId };
   const leases = new Map<string, string>();
   let outcome: PlanOutcome = {};
-  for (const step of plan.steps) {
+  for (const [index, step] of plan.steps.entries()) {
     switch (step.step) {
       case 'download':
         saga.add(`remove ${step.key}`, () => acts.removeStoreObject({ storeId: step.storeId, key: step.key }));
@@ -45,7 +51,9 @@ export async function runPlan(plan: MotionPlan, saga: Saga, acts: Activities, re
       case 'host-fetch-convert': {
         const path = `${step.poolPath}/${step.fileName}`;
         saga.add(`remove ${path}`, () => acts.removePoolFile({ hostId: step.hostId, path }));
-        const converted = await acts.hostFetchConvert(step);
+        // A verified conversion also checks that the bytes it read are the ones the previous step sent.
+        const sent = step.verify && outcome.sha256 ? { expectSha256: outcome.sha256 } : {};
+        const converted = await acts.hostFetchConvert({ ...step, ...sent });
         outcome = { size: converted.virtualSize };
         break;
       }
@@ -89,6 +97,7 @@ export async function runPlan(plan: MotionPlan, saga: Saga, acts: Activities, re
         break;
       }
     }
+    onStep?.(index + 1, plan.steps.length);
   }
   return outcome;
 }

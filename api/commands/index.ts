@@ -20,6 +20,7 @@ import { createPod, listPods } from './pods';
 import { createStoragePool, listStoragePools } from './storage-pools';
 import { copyTemplate, deleteTemplate, extractTemplate, prepareTemplate } from './template-copies';
 import { listTemplates, registerTemplate } from './templates';
+import { migrateVolume } from './migrate-volume';
 import { createSnapshot, deleteSnapshot, listSnapshots } from './snapshots';
 import { extractVolume, uploadVolume } from './volume-transfers';
 import { createVolume, deleteVolume, listVolumes } from './volumes';
@@ -60,6 +61,7 @@ const commands: ApiCommand[] = [
   createVolume,
   listVolumes,
   deleteVolume,
+  migrateVolume,
   uploadVolume,
   extractVolume,
   createSnapshot,

@@ -41,6 +41,8 @@ export const volumes = pgTable('volumes', {
   state: text('state').$type<VolumeState>().notNull().default('Allocated'),
   templateId: uuid('template_id').references(() => templates.id),
   snapshotId: uuid('snapshot_id'),
+  /** The pool a migration in progress moves it to (counted against the pool's limit of concurrent migrations). */
+  migratingTo: uuid('migrating_to').references(() => storagePools.id),
   /** uploadVolume: where it came from and the checksum the user gave. */
   url: text('url'),
   checksum: text('checksum'),

@@ -29,6 +29,9 @@ export interface PoolEndpoint {
   kind: 'primary-pool';
   poolId: string;
   poolName: string;
+  /** Hosts of a cluster see all its pools: two pools of one cluster can be moved between by one host. */
+  clusterId: string;
+  zoneId: string;
   /** Directory of the pool on its hosts, and the file the object becomes there. */
   path: string;
   fileName: string;
@@ -59,6 +62,10 @@ export interface MotionRequest {
   from: MotionEndpoint;
   to: MotionEndpoint;
   cache?: CacheOption;
+  /** An image store both ends reach (a region store), for moves between zones; `key` is where the object waits. */
+  transit?: StoreEndpoint;
+  /** The object is in use and must move live (only hypervisor storage motion can). */
+  live?: boolean;
   checksum?: string;
   /** Bytes of the object where known (what a cache lease reserves). */
   size?: number;
@@ -78,6 +85,8 @@ export type PlanStep =
       poolPath: string;
       fileName: string;
       targetFormat: DiskFormat;
+      /** Compare the converted disk's guest-visible content with the source before it takes its name. */
+      verify?: boolean;
     }
   /** Drops a temporary copy (a staged object on a cache store) once the steps after it are done. */
   | { step: 'remove-store-object'; storeId: string; key: string }

@@ -1,5 +1,8 @@
 // The data-motion strategies, in registration order (first wins ties). A plugin adds a strategy with one line here.
 import { Priority, priorityName, type DataMotionStrategy, type MotionPlan, type MotionRequest } from './contract';
+import { hypervisorStorageMotion } from './strategies/hypervisor-storage-motion';
+import { poolToPoolViaCache } from './strategies/pool-to-pool-via-cache';
+import { poolToPoolViaStore } from './strategies/pool-to-pool-via-store';
 import { poolToStoreDirect } from './strategies/pool-to-store-direct';
 import { poolToStoreViaCache } from './strategies/pool-to-store-via-cache';
 import { storeServerSideCopy } from './strategies/store-server-side-copy';
@@ -16,6 +19,9 @@ export const motionStrategies: readonly DataMotionStrategy[] = [
   storeToPoolViaCache,
   poolToStoreDirect,
   poolToStoreViaCache,
+  hypervisorStorageMotion,
+  poolToPoolViaCache,
+  poolToPoolViaStore,
 ];
 
 export interface Rating {

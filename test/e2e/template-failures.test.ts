@@ -95,7 +95,7 @@ describe('template compensation paths', () => {
 
   it('copyTemplate whose source object vanished: the destination copy Failed, nothing written there', async () => {
     const templateId = await register(lab.zoneA.id);
-    rmSync(join(process.env.FERRY_HOME ?? '.ferry', 'exports/nfs-a/template/tmpl/admin', templateId), {
+    rmSync(join(lab.nfsDirs[0]!, 'template/tmpl/admin', templateId), {
       recursive: true,
     });
     const { jobid, done } = await job('copyTemplate', {

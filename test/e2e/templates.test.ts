@@ -151,14 +151,24 @@ describe('a region-wide template on the S3 store', () => {
       expect(info['virtual-size']).toBe(16 * 1024 * 1024);
       if (ext === 'qcow2') await recordHistory(jobid, 'prepareTemplate-success');
     }
-    // The staged copy on the cache store is gone once the XenServer pool has its VHD.
-    expect(
-      execFileSync(
-        'find',
-        [join(process.env.FERRY_HOME ?? '.ferry', 'exports/cache-a'), '-type', 'f', '-name', `*${template.id}*`],
-        { encoding: 'utf8' },
-      ),
-    ).toBe('');
+    // The staged copy stays on the cache store for later copies (unleased, so LRU may evict it) ...
+    const staged = execFileSync('find', [lab.nfsDirs[1]!, '-type', 'f', '-name', `*${template.id}*`], {
+      encoding: 'utf8',
+    }).trim();
+    expect(staged).toContain(`cache/template/${template.id}/`);
+    // ... and the next copy to a XenServer pool reuses it instead of staging the template again.
+    const { jobid, done } = await job('createVolume', {
+      templateid: template.id,
+      zoneid: lab.zoneA.id,
+      storageid: lab.pools.xenA.id,
+      name: unique('reuse'),
+    });
+    expect(done.jobstatus, JSON.stringify(done.jobresult)).toBe(1);
+    const memo = (await (await temporalClient()).workflow.getHandle(jobid).describe()).memo as {
+      plan: { strategy: string; steps: { step: string }[] };
+    };
+    expect(memo.plan.strategy).toBe('store-to-pool-via-cache');
+    expect(memo.plan.steps.map((s) => s.step)).toEqual(['reserve-cache', 'host-fetch-convert', 'release-cache']);
   });
 
   it('extracts a URL that downloads the same bytes', async () => {
@@ -196,12 +206,7 @@ describe('a zone template on the NFS store', () => {
     const registered = await register({ zoneid: lab.zoneA.id });
     expect(registered.done).toMatchObject({ jobstatus: 1 });
     template = registered.template;
-    const file = join(
-      process.env.FERRY_HOME ?? '.ferry',
-      'exports/nfs-a/template/tmpl/admin',
-      template.id,
-      `${template.id}.qcow2`,
-    );
+    const file = join(lab.nfsDirs[0]!, 'template/tmpl/admin', template.id, `${template.id}.qcow2`);
     expect(sha256Of(file)).toBe(qcow2().sha256);
     expect(await ok('listTemplates', { templatefilter: 'all', id: template.id })).toMatchObject({
       count: 1,

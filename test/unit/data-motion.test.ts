@@ -15,6 +15,8 @@ const pool = (hostPullsUrls: boolean) => ({
   kind: 'primary-pool' as const,
   poolId: 'p',
   poolName: 'p',
+  clusterId: 'c1',
+  zoneId: 'z1',
   path: '/pools/p',
   fileName: 't1.qcow2',
   hostId: 'h',
@@ -107,6 +109,52 @@ describe('data-motion strategy choice', () => {
   it('reads a mounted NFS store directly even when the hypervisor cannot pull URLs', () => {
     const nfs = chooseMotion(request(store('nfs', { hostPath: '/exports/nfs-a' }), pool(false)));
     expect(nfs.plan?.steps[0]).toMatchObject({ source: { path: '/exports/nfs-a/template/tmpl/2/t1/t1.qcow2' } });
+  });
+
+  it('moves a volume between pools: one host if it sees both, else through a cache store, else a region store', () => {
+    const volume = { objectType: 'volume' as const, objectId: 'v1', size: 500 };
+    const at = (poolId: string, clusterId: string, zoneId: string, pulls = true) => ({
+      ...pool(pulls),
+      poolId,
+      clusterId,
+      zoneId,
+      path: `/pools/${poolId}`,
+      fileName: 'v1.qcow2',
+    });
+    const cache = { storeId: 'c', storeName: 'cache-a', hostPath: '/exports/cache-a' };
+    const transit = { ...store('s3'), key: 'transit/volume/v1/v1' };
+
+    const sameCluster = chooseMotion(request(at('a', 'k1', 'z1'), at('b', 'k1', 'z1'), { ...volume, cache }));
+    expect(sameCluster.plan).toMatchObject({
+      strategy: 'hypervisor-storage-motion',
+      steps: [
+        { step: 'host-fetch-convert', source: { path: '/pools/a/v1.qcow2' }, poolPath: '/pools/b', verify: true },
+      ],
+    });
+
+    const otherCluster = chooseMotion(request(at('a', 'k1', 'z1'), at('x', 'k2', 'z1', false), { ...volume, cache }));
+    expect(otherCluster.plan?.strategy).toBe('pool-to-pool-via-cache');
+    expect(otherCluster.plan?.steps.map((s) => s.step)).toEqual([
+      'reserve-cache',
+      'host-copy-to-path',
+      'host-fetch-convert',
+      'release-cache',
+    ]);
+    // Live, only a host that sees both pools can move it.
+    const live = chooseMotion(request(at('a', 'k1', 'z1'), at('x', 'k2', 'z1'), { ...volume, cache, live: true }));
+    expect(live.plan).toBeUndefined();
+
+    const otherZone = chooseMotion(request(at('a', 'k1', 'z1'), at('y', 'k3', 'z2'), { ...volume, transit }));
+    expect(otherZone.plan?.strategy).toBe('pool-to-pool-via-store');
+    expect(otherZone.plan?.steps).toMatchObject([
+      { step: 'host-push', storeId: 's3', key: 'transit/volume/v1/v1' },
+      { step: 'host-fetch-convert', source: { storeId: 's3' }, verify: true },
+      { step: 'remove-store-object', storeId: 's3' },
+    ]);
+    // A XenServer destination cannot fetch from S3 itself: no route between zones.
+    expect(chooseMotion(request(at('a', 'k1', 'z1'), at('y', 'k3', 'z2', false), { ...volume, transit })).plan).toBe(
+      undefined,
+    );
   });
 
   it('lets a plugin win with a higher priority, and the first registered win ties', () => {

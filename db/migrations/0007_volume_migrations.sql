@@ -1,0 +1,2 @@
+ALTER TABLE "volumes" ADD COLUMN "migrating_to" uuid;--> statement-breakpoint
+ALTER TABLE "volumes" ADD CONSTRAINT "volumes_migrating_to_storage_pools_id_fk" FOREIGN KEY ("migrating_to") REFERENCES "public"."storage_pools"("id") ON DELETE no action ON UPDATE no action;
