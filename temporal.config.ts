@@ -23,6 +23,7 @@ const schema = z.object({
   FERRY_ADMIN_FILE: z.string().default('.ferry/admin.json'),
   FERRY_SSH_PRIVATE_KEY_FILE: z.string().default('.ferry/keys/ferry_ed25519'),
   FERRY_SSH_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  FERRY_SSH_MAX_SESSIONS_PER_HOST: z.coerce.number().int().min(1).max(64).default(4),
   FERRY_HOST_CONNECT_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(4),
   /** Part size of transfers into stores, in MiB: the unit a resumed transfer may re-send. */
   FERRY_TRANSFER_PART_MIB: z.coerce.number().int().min(5).max(512).default(16),
@@ -38,7 +39,7 @@ export type FerryConfig = Readonly<{
   databaseUrl: string;
   masterKey: Buffer;
   admin: { apiKey?: string; secretKey?: string; file: string };
-  ssh: { privateKeyFile: string; connectTimeoutMs: number; connectAttempts: number };
+  ssh: { privateKeyFile: string; connectTimeoutMs: number; connectAttempts: number; maxSessionsPerHost: number };
   transferPartBytes: number;
   transferConcurrency: number;
   transferHeartbeatSeconds: number;
@@ -73,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
       privateKeyFile: e.FERRY_SSH_PRIVATE_KEY_FILE,
       connectTimeoutMs: e.FERRY_SSH_CONNECT_TIMEOUT_MS,
       connectAttempts: e.FERRY_HOST_CONNECT_ATTEMPTS,
+      maxSessionsPerHost: e.FERRY_SSH_MAX_SESSIONS_PER_HOST,
     },
   };
 }

@@ -25,6 +25,7 @@ export async function startFerryApi(config: FerryConfig, log: (line: string) => 
   const ssh = createSshExecutor({
     ferryPrivateKey: await readFile(config.ssh.privateKeyFile),
     connectTimeoutMs: config.ssh.connectTimeoutMs,
+    maxSessionsPerHost: config.ssh.maxSessionsPerHost,
   });
   const storeServices = { ssh, signedDownloadUrl: links.url };
   const server = createApiServer({ db: dbHandle.db, temporal, config, secrets, storeServices, links, log });

@@ -1,8 +1,10 @@
 // The SSH executor: every host command Ferry runs goes through here. It pins host keys, bounds connect and
-// command time, and takes commands as argument vectors (quoted by commandLine), never as shell strings.
+// command time and the sessions open per host, streams output to whoever asks, and takes commands as argument
+// vectors (quoted by commandLine), never as shell strings.
 import { Client, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { fingerprintMatches, fingerprintOf } from './fingerprint';
 import { CommandTimeoutError, HostAuthenticationError, HostKeyMismatchError, HostUnreachableError } from './errors';
+import { createHostSlots } from './host-slots';
 import { commandLine } from './quote';
 
 export type HostCredential =
@@ -22,8 +24,14 @@ export interface CommandResult {
   stderr: string;
 }
 
+export interface RunOptions {
+  timeoutMs?: number;
+  /** Output as it arrives (a long conversion's progress), besides what is captured for the result. */
+  onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
+}
+
 export interface HostSession {
-  run(argv: readonly string[], options?: { timeoutMs?: number }): Promise<CommandResult>;
+  run(argv: readonly string[], options?: RunOptions): Promise<CommandResult>;
 }
 
 /** A connection kept open by its owner (e.g. a store driver), with SFTP for streaming files. */
@@ -43,19 +51,24 @@ export interface SshExecutorOptions {
   ferryPrivateKey: Buffer;
   connectTimeoutMs: number;
   commandTimeoutMs?: number;
+  /** Sessions (withSession) open at once per host; more wait their turn. */
+  maxSessionsPerHost?: number;
 }
 
 const MAX_CAPTURE = 1 << 20; // output kept per stream; host commands here are probes, not transfers
 
 export function createSshExecutor(options: SshExecutorOptions): SshExecutor {
+  const slots = createHostSlots(options.maxSessionsPerHost ?? 4);
   const executor: SshExecutor = {
-    async withSession(endpoint, work) {
-      const connection = await executor.connect(endpoint);
-      try {
-        return await work(connection);
-      } finally {
-        connection.close();
-      }
+    withSession(endpoint, work) {
+      return slots.run(`${endpoint.address}:${endpoint.port}`, async () => {
+        const connection = await executor.connect(endpoint);
+        try {
+          return await work(connection);
+        } finally {
+          connection.close();
+        }
+      });
     },
     async connect(endpoint) {
       const client = await connect(endpoint, options);
@@ -67,7 +80,7 @@ export function createSshExecutor(options: SshExecutorOptions): SshExecutor {
         get open() {
           return open;
         },
-        run: (argv, o) => exec(client, argv, o?.timeoutMs ?? options.commandTimeoutMs ?? 60_000),
+        run: (argv, o) => exec(client, argv, o?.timeoutMs ?? options.commandTimeoutMs ?? 60_000, o?.onOutput),
         sftp() {
           sftp ??= new Promise((resolve, reject) =>
             client.sftp((err, s) =>
@@ -121,7 +134,12 @@ function connect(endpoint: HostEndpoint, options: SshExecutorOptions): Promise<C
   });
 }
 
-function exec(client: Client, argv: readonly string[], timeoutMs: number): Promise<CommandResult> {
+function exec(
+  client: Client,
+  argv: readonly string[],
+  timeoutMs: number,
+  onOutput?: RunOptions['onOutput'],
+): Promise<CommandResult> {
   const line = commandLine(argv);
   return new Promise((resolve, reject) => {
     client.exec(line, (err, stream) => {
@@ -137,10 +155,12 @@ function exec(client: Client, argv: readonly string[], timeoutMs: number): Promi
       stream.on('data', (chunk: Buffer) => {
         if (outBytes < MAX_CAPTURE) out.push(chunk);
         outBytes += chunk.length;
+        onOutput?.(chunk.toString('utf8'), 'stdout');
       });
       stream.stderr.on('data', (chunk: Buffer) => {
         if (errBytes < MAX_CAPTURE) errOut.push(chunk);
         errBytes += chunk.length;
+        onOutput?.(chunk.toString('utf8'), 'stderr');
       });
       stream.on('close', (code: number | null, signal?: string) => {
         clearTimeout(timer);

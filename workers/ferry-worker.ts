@@ -63,6 +63,7 @@ export async function createFerryWorker(config: FerryConfig): Promise<FerryWorke
   const ssh = createSshExecutor({
     ferryPrivateKey: await readFile(config.ssh.privateKeyFile),
     connectTimeoutMs: config.ssh.connectTimeoutMs,
+    maxSessionsPerHost: config.ssh.maxSessionsPerHost,
   });
   const links = createDownloadLinks(config.masterKey, config.api.publicUrl);
   const activities = createActivities({

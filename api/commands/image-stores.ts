@@ -242,17 +242,17 @@ export const listStorageProviders = defineCommand({
   },
   handle(p) {
     const type = p.type.toLowerCase();
-    // Primary pools are directories the hosts mount (SharedMountPoint); cache providers arrive with the cache framework.
+    // Primary pools are directories the hosts mount (SharedMountPoint); a cache store needs a provider hosts can mount.
     const providers =
-      type === 'image'
-        ? imageStoreProviders.map((provider) => ({
-            name: provider.name,
-            type: 'IMAGE',
-            capabilities: provider.capabilities,
-          }))
-        : type === 'primary'
-          ? [{ name: 'DefaultPrimary', type: 'PRIMARY' }]
-          : [];
+      type === 'primary'
+        ? [{ name: 'DefaultPrimary', type: 'PRIMARY' }]
+        : imageStoreProviders
+            .filter((provider) => type === 'image' || provider.capabilities.hostMountable)
+            .map((provider) => ({
+              name: provider.name,
+              type: type === 'image' ? 'IMAGE' : 'ImageCache',
+              capabilities: provider.capabilities,
+            }));
     return Promise.resolve({ count: providers.length, dataStoreProvider: providers });
   },
 });

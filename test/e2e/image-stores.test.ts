@@ -178,6 +178,9 @@ describe('image stores through the API', () => {
     const image = await call('listStorageProviders', { type: 'image' });
     const names = (image.body.dataStoreProvider as { name: string }[]).map((p) => p.name).sort();
     expect(names).toEqual(['NFS', 'S3', 'Swift']);
+    // Cache stores need a provider the hosts can mount.
+    const cache = await call('listStorageProviders', { type: 'cache' });
+    expect(cache.body.dataStoreProvider).toMatchObject([{ name: 'NFS', type: 'ImageCache' }]);
     expect((await call('listStorageProviders', { type: 'tape' })).body).toMatchObject({ errorcode: 431 });
   });
 
