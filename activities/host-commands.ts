@@ -24,3 +24,17 @@ export async function runOrFail(
     clearInterval(beat);
   }
 }
+
+const MiB = 1024 * 1024;
+
+/**
+ * How long one host command that moves `bytes` may run: a floor, plus the time those bytes take at a slow 2 MiB/s.
+ * The limit grows with the disk, so a large volume never meets a fixed cliff; a stall is still ended.
+ */
+export function phaseLimitMs(bytes: number | null | undefined): number {
+  const floor = 15 * 60_000;
+  return bytes == null ? 6 * 3_600_000 : floor + Math.ceil(bytes / (2 * MiB)) * 1000;
+}
+
+/** curl gives up on a transfer that stays below 1 KiB/s for five minutes (a dead peer), whatever its size. */
+export const curlStallLimit = ['--speed-limit', '1024', '--speed-time', '300'];

@@ -9,7 +9,7 @@ import type { Db } from '../db/client';
 import type { SecretBox } from '../db/secret-box';
 import type { PlanStep } from '../plugins/motion/contract';
 import type { CommandResult, HostSession, SshExecutor } from '../ssh/executor';
-import { runOrFail } from './host-commands';
+import { curlStallLimit, phaseLimitMs, runOrFail } from './host-commands';
 import { endpointOf, loadHost } from './host-endpoint';
 import type { WithStore } from './store-access';
 
@@ -23,7 +23,7 @@ export interface HostDiskDeps {
 /** `expectSha256`: the SHA-256 the source's bytes must have (what the previous step sent), checked when verifying. */
 type FetchConvertStep = Extract<PlanStep, { step: 'host-fetch-convert' }> & { expectSha256?: string };
 
-const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * 3_600_000;
 
 function qemuName(format: string): string {
   const name = qemuImgFormat(format as ImageFormat);
@@ -37,7 +37,7 @@ function qemuName(format: string): string {
  * must be the ones sent (SHA-256), before the copy takes its final name.
  */
 async function verifyCopy(
-  run: (argv: string[]) => Promise<CommandResult>,
+  run: (argv: string[], timeoutMs?: number) => Promise<CommandResult>,
   session: HostSession,
   hostName: string,
   source: string,
@@ -56,7 +56,7 @@ async function verifyCopy(
     }
   }
   const compared = await session.run(['qemu-img', 'compare', '-f', sourceFormat, '-F', copyFormat, source, copy], {
-    timeoutMs: HOUR_MS,
+    timeoutMs: phaseLimitMs(undefined),
   });
   if (compared.exitCode !== 0) {
     const why = (compared.stdout + compared.stderr).trim().slice(0, 300);
@@ -78,7 +78,8 @@ export function createHostDiskActivities({ db, ssh, secrets, withStore }: HostDi
       // Hosts get an expiring URL, never the store's credentials.
       const url = 'storeId' in from ? await withStore(from.storeId, (d) => d.expiringUrl(from.key, 3600)) : undefined;
       return await ssh.withSession(endpointOf(host, secrets), async (session) => {
-        const run = (argv: string[]) => runOrFail(session, host.name, argv, HOUR_MS);
+        const run = (argv: string[], timeoutMs = phaseLimitMs(undefined)) =>
+          runOrFail(session, host.name, argv, timeoutMs);
         const info = async (path: string) =>
           JSON.parse((await run(['qemu-img', 'info', '--output=json', '-f', targetFormat, path])).stdout) as {
             format: string;
@@ -96,13 +97,17 @@ export function createHostDiskActivities({ db, ssh, secrets, withStore }: HostDi
         try {
           let source: string;
           if (url) {
-            await run(['curl', '-sSf', '--retry', '2', '-o', download, '--', url]);
+            await run(['curl', '-sSf', '--retry', '2', ...curlStallLimit, '-o', download, '--', url], DAY_MS);
             source = download;
           } else {
             source = 'path' in from ? from.path : download;
           }
           const options = targetFormat === 'vpc' ? ['-o', 'force_size=on'] : [];
-          await run(['qemu-img', 'convert', '-f', sourceFormat, '-O', targetFormat, ...options, source, temp]);
+          const size = Number((await run(['stat', '-L', '-c', '%s', '--', source])).stdout.trim());
+          await run(
+            ['qemu-img', 'convert', '-f', sourceFormat, '-O', targetFormat, ...options, source, temp],
+            phaseLimitMs(size),
+          );
           if (step.verify) await verifyCopy(run, session, host.name, source, sourceFormat, temp, targetFormat, step);
           await run(['mv', '-f', '--', temp, target]);
         } finally {

@@ -14,7 +14,7 @@ import type { MultipartState } from '../plugins/image-stores/contract';
 import { completeUpload, withPart } from '../plugins/image-stores/multipart-state';
 import type { PlanStep } from '../plugins/motion/contract';
 import type { HostSession, SshExecutor } from '../ssh/executor';
-import { runOrFail } from './host-commands';
+import { curlStallLimit, phaseLimitMs, runOrFail } from './host-commands';
 import { endpointOf, type HostRow } from './host-endpoint';
 import { savedTransferState, saveTransferState, type RefKind } from './store-ref-progress';
 import type { WithStore } from './store-access';
@@ -31,7 +31,6 @@ type HostPushStep = Extract<PlanStep, { step: 'host-push' }> & { refId?: string;
 type CopyToPathStep = Extract<PlanStep, { step: 'host-copy-to-path' }>;
 
 const MiB = 1024 * 1024;
-const HOUR_MS = 3_600_000;
 /** How long a part-upload URL handed to a host stays valid: one part's upload, with room to spare. */
 const PART_URL_SECONDS = 3600;
 
@@ -81,7 +80,7 @@ export function createVolumeDiskActivities({ db, ssh, secrets, withStore, partSi
 
   const onHost = <T>(host: HostRow, work: (run: Run, session: HostSession) => Promise<T>) =>
     ssh.withSession(endpointOf(host, secrets), (session) =>
-      work((argv, timeoutMs = HOUR_MS) => runOrFail(session, host.name, argv, timeoutMs), session),
+      work((argv, timeoutMs = phaseLimitMs(undefined)) => runOrFail(session, host.name, argv, timeoutMs), session),
     );
 
   const virtualSize = async (run: Run, adapter: HypervisorAdapter, path: string) =>
@@ -116,11 +115,11 @@ export function createVolumeDiskActivities({ db, ssh, secrets, withStore, partSi
 
     /** Takes the snapshot on primary through the volume's host; a retry first drops a half-made one. */
     async snapshotOnPrimary({ snapshotId }: { snapshotId: string }): Promise<{ handle: string; size: number }> {
-      const { host, adapter, volumePath } = await snapshotWork(snapshotId);
+      const { host, adapter, volume, volumePath } = await snapshotWork(snapshotId);
       const { handle, commands } = adapter.disks.snapshot(volumePath, snapshotId);
       return await onHost(host, async (run, session) => {
         for (const argv of adapter.disks.removeSnapshot(volumePath, handle)) await session.run(argv);
-        for (const argv of commands) await run(argv);
+        for (const argv of commands) await run(argv, phaseLimitMs(volume.size));
         return { handle, size: await virtualSize(run, adapter, volumePath) };
       });
     },
@@ -145,7 +144,7 @@ export function createVolumeDiskActivities({ db, ssh, secrets, withStore, partSi
       const file = adapter.disks.exportSnapshot(volumePath, handle, snapshotId);
       return await onHost(host, async (run) => {
         if (file.commands.length > 0) await run(['rm', '-f', '--', file.path]);
-        for (const argv of file.commands) await run(argv);
+        for (const argv of file.commands) await run(argv, phaseLimitMs(volume.size));
         const physicalSize = Number((await run(['stat', '-c', '%s', '--', file.path])).stdout.trim());
         const fileName = posix.basename(file.path);
         return { poolId: volume.poolId!, hostId: host.id, fileName, temporary: file.temporary, physicalSize };
@@ -166,7 +165,8 @@ export function createVolumeDiskActivities({ db, ssh, secrets, withStore, partSi
       return await onHost(host, async (run, session) => {
         try {
           await run(['mkdir', '-p', '--', posix.dirname(step.toPath)]);
-          await run(['cp', '-f', '--', step.fromPath, temp]);
+          const size = Number((await run(['stat', '-c', '%s', '--', step.fromPath])).stdout.trim());
+          await run(['cp', '-f', '--', step.fromPath, temp], phaseLimitMs(size));
           await run(['mv', '-f', '--', temp, step.toPath]);
         } finally {
           await session.run(['rm', '-f', '--', temp]);
@@ -212,7 +212,20 @@ export function createVolumeDiskActivities({ db, ssh, secrets, withStore, partSi
                 'status=none',
               ]);
               const url = await sign(state, n, PART_URL_SECONDS);
-              const sent = await run(['curl', '-sSf', '-X', 'PUT', '-T', partFile, '-D', '-', '-o', '/dev/null', url]);
+              const put = [
+                'curl',
+                '-sSf',
+                ...curlStallLimit,
+                '-X',
+                'PUT',
+                '-T',
+                partFile,
+                '-D',
+                '-',
+                '-o',
+                '/dev/null',
+              ];
+              const sent = await run([...put, url], phaseLimitMs(length));
               const etag = /^etag:\s*"?([^"\r\n]+)"?/im.exec(sent.stdout)?.[1];
               if (!etag) throw new Error(`the store gave no ETag for part ${n}`);
               state = withPart(state, { partNumber: n, size: length, etag });

@@ -304,10 +304,21 @@ describe('bad input changes nothing', () => {
     expect(await volume(id)).toEqual(before);
 
     const { volume: big } = await volumeWithData(lab.pools.kvmA.id, lab.zoneA.id, 'kvm-a1', 200);
-    const first = await cs('migrateVolume', { volumeid: big.id, storageid: lab.pools.xenA.id }, { async: true });
-    const second = await cs('migrateVolume', { volumeid: big.id, storageid: kvmA2.id });
-    expect(second.body).toMatchObject({ errorcode: 536 });
-    const done = await adminApi().waitForJob(String(first.body.jobid), 300_000);
-    expect(done.jobstatus).toBe(1);
+    await ok('updateConfiguration', { name: 'storage.pool.max.concurrent.migrations', value: '1' });
+    try {
+      const first = await cs('migrateVolume', { volumeid: big.id, storageid: lab.pools.xenA.id }, { async: true });
+      const second = await cs('migrateVolume', { volumeid: big.id, storageid: kvmA2.id });
+      expect(second.body).toMatchObject({ errorcode: 536 });
+      expect(String(second.body.errortext)).toMatch(/already being migrated/);
+      // The pool takes one migration at a time now: another volume waits its turn.
+      const full = await cs('migrateVolume', { volumeid: id, storageid: lab.pools.xenA.id });
+      expect(full.body).toMatchObject({ errorcode: 534 });
+      expect(String(full.body.errortext)).toMatch(/storage.pool.max.concurrent.migrations/);
+      const done = await adminApi().waitForJob(String(first.body.jobid), 300_000);
+      expect(done.jobstatus).toBe(1);
+    } finally {
+      await ok('updateConfiguration', { name: 'storage.pool.max.concurrent.migrations', value: '2' });
+    }
+    expect(await volume(id)).toEqual(before);
   }, 400_000);
 });
