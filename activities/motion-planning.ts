@@ -4,17 +4,8 @@ import { and, asc, eq } from 'drizzle-orm';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../core/failures';
 import type { Db } from '../db/client';
-import {
-  clusters,
-  hosts,
-  imageStores,
-  snapshots,
-  storagePools,
-  templatePoolRefs,
-  templates,
-  templateStoreRefs,
-  volumes,
-} from '../db/schema';
+import { poolAndHost } from '../db/pool-host';
+import { imageStores, snapshots, templatePoolRefs, templates, templateStoreRefs, volumes } from '../db/schema';
 import { hypervisorAdapter } from '../plugins/hypervisors/registry';
 import { findImageStoreProvider } from '../plugins/image-stores/registry';
 import type {
@@ -92,17 +83,9 @@ async function poolEndpoint(
   db: Db,
   place: { poolId: string; fileName: string },
 ): Promise<{ endpoint: MotionEndpoint; placement: Omit<CachePlacement, 'objectType' | 'objectId'> }> {
-  const [row] = await db
-    .select({ pool: storagePools, cluster: clusters })
-    .from(storagePools)
-    .innerJoin(clusters, eq(clusters.id, storagePools.clusterId))
-    .where(eq(storagePools.id, place.poolId));
+  const row = await poolAndHost(db, place.poolId);
   if (!row) throw notFound(`primary storage pool ${place.poolId}`);
-  const [host] = await db
-    .select()
-    .from(hosts)
-    .where(and(eq(hosts.clusterId, row.cluster.id), eq(hosts.state, 'Up')))
-    .orderBy(asc(hosts.name));
+  const { host } = row;
   if (!host) {
     throw ApplicationFailure.nonRetryable(
       `no host of cluster ${row.cluster.name} is Up to prepare pool ${row.pool.name}`,

@@ -3,10 +3,11 @@
 // the host's hypervisor adapter; paths are built from ids, never from names a user typed.
 import { posix } from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { and, asc, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { FailureType } from '../core/failures';
 import type { Db } from '../db/client';
-import { clusters, hosts, snapshots, storagePools, volumes } from '../db/schema';
+import { poolAndHost } from '../db/pool-host';
+import { hosts, snapshots, volumes } from '../db/schema';
 import type { SecretBox } from '../db/secret-box';
 import type { HypervisorAdapter } from '../plugins/hypervisors/contract';
 import { hypervisorAdapter } from '../plugins/hypervisors/registry';
@@ -45,24 +46,15 @@ interface PoolWork {
 
 export function createVolumeDiskActivities({ db, ssh, secrets, withStore, partSizeBytes }: VolumeDiskDeps) {
   async function poolWork(poolId: string): Promise<PoolWork> {
-    const [row] = await db
-      .select({ pool: storagePools, cluster: clusters })
-      .from(storagePools)
-      .innerJoin(clusters, eq(clusters.id, storagePools.clusterId))
-      .where(eq(storagePools.id, poolId));
+    const row = await poolAndHost(db, poolId);
     if (!row) throw notFound(`primary storage pool ${poolId}`);
-    const [host] = await db
-      .select()
-      .from(hosts)
-      .where(and(eq(hosts.clusterId, row.cluster.id), eq(hosts.state, 'Up')))
-      .orderBy(asc(hosts.name));
-    if (!host) {
+    if (!row.host) {
       throw ApplicationFailure.nonRetryable(
         `no host of cluster ${row.cluster.name} is Up to work on pool ${row.pool.name}`,
         FailureType.HostCommandFailed,
       );
     }
-    return { poolPath: row.pool.path, host, adapter: hypervisorAdapter(row.cluster.hypervisor) };
+    return { poolPath: row.pool.path, host: row.host, adapter: hypervisorAdapter(row.cluster.hypervisor) };
   }
 
   async function volumeWork(volumeId: string) {

@@ -3,6 +3,7 @@
 import { and, asc, eq, isNull, or } from 'drizzle-orm';
 import { clusters, hosts, imageStores, snapshots, storagePools, volumes } from '../../db/schema';
 import { hypervisorAdapter } from '../../plugins/hypervisors/registry';
+import { poolAndHost } from '../../db/pool-host';
 import type { CommandContext } from '../command';
 import { ApiError, ErrorCode, notFound, paramError } from '../errors';
 import { EXTENSION } from './template-lookup';
@@ -28,25 +29,16 @@ export async function snapshotById(ctx: CommandContext, id: string) {
 
 /** The pool with its cluster and the host that works on it; 534 if none of the cluster's hosts is Up. */
 export async function poolWithHost(ctx: CommandContext, poolId: string) {
-  const [row] = await ctx.db
-    .select({ pool: storagePools, cluster: clusters })
-    .from(storagePools)
-    .innerJoin(clusters, eq(clusters.id, storagePools.clusterId))
-    .where(eq(storagePools.id, poolId));
+  const row = await poolAndHost(ctx.db, poolId);
   if (!row) throw notFound('StoragePool', poolId);
-  const [host] = await ctx.db
-    .select()
-    .from(hosts)
-    .where(and(eq(hosts.clusterId, row.cluster.id), eq(hosts.state, 'Up')))
-    .orderBy(asc(hosts.name));
+  const { host } = row;
   if (!host) {
     throw new ApiError(
       ErrorCode.ResourceUnavailable,
       `No host of cluster ${row.cluster.name} is Up to work on pool ${row.pool.name}; bring a host back first.`,
     );
   }
-  const adapter = hypervisorAdapter(row.cluster.hypervisor);
-  return { ...row, host, adapter };
+  return { ...row, host, adapter: hypervisorAdapter(row.cluster.hypervisor) };
 }
 
 /** Where a new volume goes: the pool asked for (in the zone), else the zone's first pool with an Up host. */

@@ -55,6 +55,22 @@ export const volumes = pgTable('volumes', {
   created: timestamp('created', { withTimezone: true }).notNull().defaultNow(),
 });
 
+/** What every copy of an object on an image store records (CloudStack's *_store_ref): where, state, transfer. */
+const storeRefColumns = () => ({
+  storeId: uuid('store_id')
+    .notNull()
+    .references(() => imageStores.id),
+  state: text('state').$type<StoreRefState>().notNull().default('Allocated'),
+  installPath: text('install_path').notNull(),
+  size: bigint('size', { mode: 'number' }),
+  sha256: text('sha256'),
+  downloadPercent: integer('download_percent').notNull().default(0),
+  transferState: jsonb('transfer_state').$type<MultipartState>(),
+  errorText: text('error_text'),
+  jobId: text('job_id'),
+  updated: timestamp('updated', { withTimezone: true }).notNull().defaultNow(),
+});
+
 /** A volume's copy on an image store: an upload waiting to be used, or an extraction. */
 export const volumeStoreRefs = pgTable(
   'volume_store_refs',
@@ -63,18 +79,7 @@ export const volumeStoreRefs = pgTable(
     volumeId: uuid('volume_id')
       .notNull()
       .references(() => volumes.id),
-    storeId: uuid('store_id')
-      .notNull()
-      .references(() => imageStores.id),
-    state: text('state').$type<StoreRefState>().notNull().default('Allocated'),
-    installPath: text('install_path').notNull(),
-    size: bigint('size', { mode: 'number' }),
-    sha256: text('sha256'),
-    downloadPercent: integer('download_percent').notNull().default(0),
-    transferState: jsonb('transfer_state').$type<MultipartState>(),
-    errorText: text('error_text'),
-    jobId: text('job_id'),
-    updated: timestamp('updated', { withTimezone: true }).notNull().defaultNow(),
+    ...storeRefColumns(),
   },
   (t) => [unique().on(t.volumeId, t.storeId)],
 );
@@ -113,18 +118,7 @@ export const snapshotStoreRefs = pgTable(
     snapshotId: uuid('snapshot_id')
       .notNull()
       .references(() => snapshots.id),
-    storeId: uuid('store_id')
-      .notNull()
-      .references(() => imageStores.id),
-    state: text('state').$type<StoreRefState>().notNull().default('Allocated'),
-    installPath: text('install_path').notNull(),
-    size: bigint('size', { mode: 'number' }),
-    sha256: text('sha256'),
-    downloadPercent: integer('download_percent').notNull().default(0),
-    transferState: jsonb('transfer_state').$type<MultipartState>(),
-    errorText: text('error_text'),
-    jobId: text('job_id'),
-    updated: timestamp('updated', { withTimezone: true }).notNull().defaultNow(),
+    ...storeRefColumns(),
   },
   (t) => [unique().on(t.snapshotId, t.storeId)],
 );
