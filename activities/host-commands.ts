@@ -1,5 +1,6 @@
 // Running one command on a host where failure is final: a non-zero exit becomes a HostCommandFailed failure with
 // the host's own error text. The activity heartbeats while it waits, so a long conversion is not taken for a dead one.
+import { posix } from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { FailureType } from '../core/failures';
 import type { CommandResult, HostSession } from '../ssh/executor';
@@ -26,6 +27,12 @@ export async function runOrFail(
 }
 
 const MiB = 1024 * 1024;
+
+/**
+ * Where a file is written before it is whole: a hidden name beside it, renamed onto the real one at the end, so a
+ * half-written file never carries the final name (and removing a file removes its temporary too).
+ */
+export const tempPathOf = (path: string) => posix.join(posix.dirname(path), `.${posix.basename(path)}.ferry-tmp`);
 
 /**
  * How long one host command that moves `bytes` may run: a floor, plus the time those bytes take at a slow 2 MiB/s.

@@ -9,7 +9,7 @@ import type { Db } from '../db/client';
 import type { SecretBox } from '../db/secret-box';
 import type { PlanStep } from '../plugins/motion/contract';
 import type { CommandResult, HostSession, SshExecutor } from '../ssh/executor';
-import { curlStallLimit, phaseLimitMs, runOrFail } from './host-commands';
+import { curlStallLimit, phaseLimitMs, runOrFail, tempPathOf } from './host-commands';
 import { endpointOf, loadHost } from './host-endpoint';
 import type { WithStore } from './store-access';
 
@@ -92,7 +92,7 @@ export function createHostDiskActivities({ db, ssh, secrets, withStore }: HostDi
           const done = await info(target);
           return { virtualSize: done['virtual-size'], physicalSize: done['actual-size'] };
         }
-        const temp = posix.join(step.poolPath, `.${step.fileName}.ferry-tmp`);
+        const temp = tempPathOf(target);
         const download = posix.join(step.poolPath, `.${step.fileName}.ferry-download`);
         try {
           let source: string;
@@ -118,17 +118,11 @@ export function createHostDiskActivities({ db, ssh, secrets, withStore }: HostDi
       });
     },
 
-    /** Compensation of hostFetchConvert, and deletion of a prepared template. */
+    /** Compensation of hostFetchConvert and hostCopyToPath, and deletion of a prepared template. */
     async removePoolFile({ hostId, path }: { hostId: string; path: string }): Promise<void> {
       const host = await loadHost(db, hostId);
       await ssh.withSession(endpointOf(host, secrets), async (session) => {
-        await session.run([
-          'rm',
-          '-f',
-          '--',
-          path,
-          posix.join(posix.dirname(path), `.${posix.basename(path)}.ferry-tmp`),
-        ]);
+        await session.run(['rm', '-f', '--', path, tempPathOf(path)]);
       });
     },
   };

@@ -7,7 +7,7 @@ import { eq } from 'drizzle-orm';
 import { FailureType } from '../core/failures';
 import type { Db } from '../db/client';
 import { poolAndHost } from '../db/pool-host';
-import { hosts, snapshots, volumes } from '../db/schema';
+import { snapshots, volumes } from '../db/schema';
 import type { SecretBox } from '../db/secret-box';
 import type { HypervisorAdapter } from '../plugins/hypervisors/contract';
 import { hypervisorAdapter } from '../plugins/hypervisors/registry';
@@ -15,8 +15,8 @@ import type { MultipartState } from '../plugins/image-stores/contract';
 import { completeUpload, withPart } from '../plugins/image-stores/multipart-state';
 import type { PlanStep } from '../plugins/motion/contract';
 import type { HostSession, SshExecutor } from '../ssh/executor';
-import { curlStallLimit, phaseLimitMs, runOrFail } from './host-commands';
-import { endpointOf, type HostRow } from './host-endpoint';
+import { curlStallLimit, phaseLimitMs, runOrFail, tempPathOf } from './host-commands';
+import { endpointOf, loadHost, type HostRow } from './host-endpoint';
 import { savedTransferState, saveTransferState, type RefKind } from './store-ref-progress';
 import type { WithStore } from './store-access';
 
@@ -75,6 +75,13 @@ export function createVolumeDiskActivities({ db, ssh, secrets, withStore, partSi
       work((argv, timeoutMs = phaseLimitMs(undefined)) => runOrFail(session, host.name, argv, timeoutMs), session),
     );
 
+  /** Deletes a file (and its temporary) from a pool through a host of its cluster; gone already is fine. */
+  async function removeFromPool(poolId: string, fileName: string): Promise<void> {
+    const { host, poolPath } = await poolWork(poolId);
+    const path = posix.join(poolPath, posix.basename(fileName));
+    await onHost(host, (run) => run(['rm', '-f', '--', path, tempPathOf(path)]));
+  }
+
   const virtualSize = async (run: Run, adapter: HypervisorAdapter, path: string) =>
     (JSON.parse((await run(adapter.disks.info(path))).stdout) as { 'virtual-size': number })['virtual-size'];
 
@@ -90,7 +97,7 @@ export function createVolumeDiskActivities({ db, ssh, secrets, withStore, partSi
       const { volume, host, adapter, volumePath } = await volumeWork(volumeId);
       return await onHost(host, async (run, session) => {
         if ((await session.run(['test', '-f', volumePath])).exitCode !== 0) {
-          const temp = posix.join(posix.dirname(volumePath), `.${posix.basename(volumePath)}.ferry-tmp`);
+          const temp = tempPathOf(volumePath);
           await run(adapter.disks.createBlank(temp, volume.size ?? 0));
           await run(['mv', '-f', '--', temp, volumePath]);
         }
@@ -100,9 +107,8 @@ export function createVolumeDiskActivities({ db, ssh, secrets, withStore, partSi
 
     /** Deletes the volume's disk (and a leftover temporary one); gone already is fine. */
     async removeVolumeDisk({ volumeId }: { volumeId: string }): Promise<void> {
-      const { host, volumePath } = await volumeWork(volumeId);
-      const temp = posix.join(posix.dirname(volumePath), `.${posix.basename(volumePath)}.ferry-tmp`);
-      await onHost(host, (run) => run(['rm', '-f', '--', volumePath, temp]));
+      const { volume } = await volumeWork(volumeId);
+      await removeFromPool(volume.poolId!, volume.path!);
     },
 
     /** Takes the snapshot on primary through the volume's host; a retry first drops a half-made one. */
@@ -151,9 +157,8 @@ export function createVolumeDiskActivities({ db, ssh, secrets, withStore, partSi
 
     /** The host copies a file to a path it mounts (NFS store or cache store): whole under its name, or not at all. */
     async hostCopyToPath(step: CopyToPathStep): Promise<{ size: number; sha256: string }> {
-      const [host] = await db.select().from(hosts).where(eq(hosts.id, step.hostId));
-      if (!host) throw notFound(`host ${step.hostId}`);
-      const temp = `${step.toPath}.ferry-tmp`;
+      const host = await loadHost(db, step.hostId);
+      const temp = tempPathOf(step.toPath);
       return await onHost(host, async (run, session) => {
         try {
           await run(['mkdir', '-p', '--', posix.dirname(step.toPath)]);
@@ -174,8 +179,7 @@ export function createVolumeDiskActivities({ db, ssh, secrets, withStore, partSi
     async hostPush(
       step: HostPushStep,
     ): Promise<{ size: number; sha256: string; resumedParts: number; partsSent: number }> {
-      const [host] = await db.select().from(hosts).where(eq(hosts.id, step.hostId));
-      if (!host) throw notFound(`host ${step.hostId}`);
+      const host = await loadHost(db, step.hostId);
       const context = Context.current();
       const partMiB = Math.max(1, Math.round(partSizeBytes / MiB));
       const partBytes = partMiB * MiB;
@@ -244,18 +248,8 @@ export function createVolumeDiskActivities({ db, ssh, secrets, withStore, partSi
     },
 
     /** Removes a file from a pool through a host of its cluster (the old copy of a migrated volume). */
-    async removePoolFileOf({ poolId, fileName }: { poolId: string; fileName: string }): Promise<void> {
-      const { host, poolPath } = await poolWork(poolId);
-      const path = posix.join(poolPath, posix.basename(fileName));
-      await onHost(host, (run) => run(['rm', '-f', '--', path, `${path}.ferry-tmp`]));
-    },
-
-    /** Compensation of hostCopyToPath, and removal of a temporary file on a host. */
-    async removeHostFile({ hostId, path }: { hostId: string; path: string }): Promise<void> {
-      const [host] = await db.select().from(hosts).where(eq(hosts.id, hostId));
-      if (!host) return;
-      await onHost(host, (run) => run(['rm', '-f', '--', path, `${path}.ferry-tmp`, `${path}.ferry-part`]));
-    },
+    removePoolFileOf: ({ poolId, fileName }: { poolId: string; fileName: string }): Promise<void> =>
+      removeFromPool(poolId, fileName),
   };
 }
 

@@ -67,7 +67,7 @@ export async function runPlan(
       case 'host-copy-to-path': {
         const leased = leases.has(`${step.into.storeId}/${step.into.key}`);
         if (!leased)
-          saga.add(`remove ${step.toPath}`, () => acts.removeHostFile({ hostId: step.hostId, path: step.toPath }));
+          saga.add(`remove ${step.toPath}`, () => acts.removePoolFile({ hostId: step.hostId, path: step.toPath }));
         outcome = await acts.hostCopyToPath(step);
         if (leased) await acts.markCacheObjectReady({ ...step.into, size: outcome.size });
         break;

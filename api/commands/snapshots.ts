@@ -9,10 +9,8 @@ import { startJob } from '../jobs';
 import { listResponse } from '../list';
 import { listParams, optional, required } from '../params';
 import { snapshotEntries, snapshotView } from '../views/volume';
-import { poolWithHost, snapshotById, storesForZone, volumeById } from './volume-lookup';
+import { poolWithHost, SNAPSHOT_IN_PROGRESS, snapshotById, storesForZone, volumeById } from './volume-lookup';
 import { EXTENSION } from './template-lookup';
-
-const IN_PROGRESS = ['Allocated', 'Creating', 'CreatedOnPrimary', 'BackingUp'] as const;
 
 export const createSnapshot = defineCommand({
   name: 'createSnapshot',
@@ -34,7 +32,7 @@ export const createSnapshot = defineCommand({
     const [running] = await ctx.db
       .select({ name: snapshots.name })
       .from(snapshots)
-      .where(and(eq(snapshots.volumeId, volume.id), inArray(snapshots.state, [...IN_PROGRESS])));
+      .where(and(eq(snapshots.volumeId, volume.id), inArray(snapshots.state, SNAPSHOT_IN_PROGRESS)));
     if (running) {
       throw new ApiError(
         ErrorCode.ResourceInUse,
@@ -114,7 +112,7 @@ export const deleteSnapshot = defineCommand({
   params: { id: required.uuid('the ID of the snapshot') },
   async handle(p, ctx) {
     const snapshot = await snapshotById(ctx, p.id);
-    if ((IN_PROGRESS as readonly string[]).includes(snapshot.state) || snapshot.state === 'Destroying') {
+    if (SNAPSHOT_IN_PROGRESS.includes(snapshot.state) || snapshot.state === 'Destroying') {
       throw new ApiError(ErrorCode.ResourceInUse, `Snapshot ${snapshot.name} is ${snapshot.state}; wait for its job.`);
     }
     const copies = await ctx.db

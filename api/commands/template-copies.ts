@@ -3,6 +3,7 @@
 import { and, eq, ne } from 'drizzle-orm';
 import type { imageStores } from '../../db/schema';
 import { clusters, storagePools, templatePoolRefs, templateStoreRefs } from '../../db/schema';
+import { poolAndHost } from '../../db/pool-host';
 import { readSetting } from '../../db/settings';
 import { hypervisorAdapter } from '../../plugins/hypervisors/registry';
 import { defineCommand, type CommandContext } from '../command';
@@ -11,7 +12,7 @@ import { startJob } from '../jobs';
 import { must, optional, required } from '../params';
 import { templateEntries } from '../views/template';
 import { zoneById } from './lookup';
-import { EXTENSION, liveStoreRefs, poolHost, templateById, writableStores } from './template-lookup';
+import { EXTENSION, liveStoreRefs, templateById, writableStores } from './template-lookup';
 
 export const deleteTemplate = defineCommand({
   name: 'deleteTemplate',
@@ -46,13 +47,13 @@ export const deleteTemplate = defineCommand({
     }
     const poolCopies = [];
     for (const r of poolsHere) {
-      const host = await poolHost(ctx, r.pool.id);
+      const host = (await poolAndHost(ctx.db, r.pool.id))?.host;
       if (!host)
         throw new ApiError(
           ErrorCode.ResourceUnavailable,
           `No host of pool ${r.pool.name} is Up to remove the template from it.`,
         );
-      poolCopies.push({ refId: r.ref.id, hostId: host.host.id, path: `${r.pool.path}/${r.ref.installPath}` });
+      poolCopies.push({ refId: r.ref.id, hostId: host.id, path: `${r.pool.path}/${r.ref.installPath}` });
     }
     const jobid = await startJob(ctx, {
       workflowType: 'deleteTemplate',

@@ -1,6 +1,6 @@
 // Lookups the template commands share: a template, its live copies, the stores that may take a new one.
 import { and, asc, eq, isNull, ne } from 'drizzle-orm';
-import { hosts, imageStores, storagePools, templates, templateStoreRefs } from '../../db/schema';
+import { imageStores, templates, templateStoreRefs } from '../../db/schema';
 import type { CommandContext } from '../command';
 import { notFound } from '../errors';
 
@@ -44,15 +44,4 @@ export async function liveStoreRefs(ctx: CommandContext, templateId: string) {
     .from(templateStoreRefs)
     .innerJoin(imageStores, eq(imageStores.id, templateStoreRefs.storeId))
     .where(and(eq(templateStoreRefs.templateId, templateId), ne(templateStoreRefs.state, 'Destroyed')));
-}
-
-/** An Up host of the pool's cluster, which does the pool's disk work. */
-export async function poolHost(ctx: CommandContext, poolId: string) {
-  const [row] = await ctx.db
-    .select({ host: hosts, pool: storagePools })
-    .from(storagePools)
-    .innerJoin(hosts, eq(hosts.clusterId, storagePools.clusterId))
-    .where(and(eq(storagePools.id, poolId), eq(hosts.state, 'Up')))
-    .orderBy(asc(hosts.name));
-  return row;
 }

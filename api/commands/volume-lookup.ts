@@ -1,12 +1,15 @@
 // Lookups the volume and snapshot commands share: live volumes and snapshots, the pool a new volume goes to, the
 // host that works on a pool, and the image stores a zone can reach.
 import { and, asc, eq, isNull, or } from 'drizzle-orm';
-import { clusters, hosts, imageStores, snapshots, storagePools, volumes } from '../../db/schema';
+import { clusters, hosts, imageStores, snapshots, storagePools, volumes, type SnapshotState } from '../../db/schema';
 import { hypervisorAdapter } from '../../plugins/hypervisors/registry';
 import { poolAndHost } from '../../db/pool-host';
 import type { CommandContext } from '../command';
 import { ApiError, ErrorCode, notFound, paramError } from '../errors';
 import { EXTENSION } from './template-lookup';
+
+/** Snapshot states while its job still works on the volume (a second snapshot or a delete must wait). */
+export const SNAPSHOT_IN_PROGRESS: SnapshotState[] = ['Allocated', 'Creating', 'CreatedOnPrimary', 'BackingUp'];
 
 /** A volume that exists (not destroyed or expunged). */
 export async function volumeById(ctx: CommandContext, id: string) {

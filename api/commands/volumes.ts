@@ -18,7 +18,14 @@ import { listParams, must, optional, required } from '../params';
 import { volumeEntries, volumeView } from '../views/volume';
 import { zoneById } from './lookup';
 import { templateById } from './template-lookup';
-import { choosePool, reachableFrom, snapshotById, volumeById, volumeFileName } from './volume-lookup';
+import {
+  choosePool,
+  reachableFrom,
+  SNAPSHOT_IN_PROGRESS,
+  snapshotById,
+  volumeById,
+  volumeFileName,
+} from './volume-lookup';
 
 const GiB = 1024 ** 3;
 
@@ -166,7 +173,6 @@ export const listVolumes = defineCommand({
 });
 
 const BUSY_VOLUME = ['Creating', 'Migrating', 'UploadOp'];
-const BUSY_SNAPSHOT = ['Allocated', 'Creating', 'CreatedOnPrimary', 'BackingUp'] as const;
 
 export const deleteVolume = defineCommand({
   name: 'deleteVolume',
@@ -181,7 +187,7 @@ export const deleteVolume = defineCommand({
     const [busy] = await ctx.db
       .select({ id: snapshots.id })
       .from(snapshots)
-      .where(and(eq(snapshots.volumeId, volume.id), inArray(snapshots.state, [...BUSY_SNAPSHOT])));
+      .where(and(eq(snapshots.volumeId, volume.id), inArray(snapshots.state, SNAPSHOT_IN_PROGRESS)));
     if (busy) {
       throw new ApiError(ErrorCode.ResourceInUse, `Volume ${volume.name} is being snapshotted; wait for that job.`);
     }

@@ -4,14 +4,14 @@
 // Also the zone that needs a cache store and has none: the job says so.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labHostUser, poolPath, sampleImages } from '../../lab/lab-layout';
 import { cs, csJob, type CsJob } from '../support/cs';
 import { killLabSshd, runOnLabHost, startLabSshd } from '../support/lab-hosts';
 import { buildLabInventory, removeLabInventoryStorage, type LabInventory } from '../support/lab-inventory';
-import { labS3 } from '../support/lab-stores';
+import { labS3Client } from '../support/lab-stores';
 import { adminApi, hostFingerprint, labHost, makeCluster, stack, unique } from '../support/stack';
 import { recordHistory, temporalClient } from '../support/temporal';
 import { startTestWorker } from './global-setup';
@@ -81,16 +81,6 @@ async function snapshotUnderway(volumeId: string, percent: number) {
   return { jobid, snapshotId };
 }
 
-function s3() {
-  const s = labS3();
-  return new S3Client({
-    endpoint: s.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: s.accesskey, secretAccessKey: s.secretkey },
-  });
-}
-
 beforeAll(async () => {
   lab = await buildLabInventory(adminApi());
   cluster = await makeCluster(adminApi(), 'KVM', 'primary-kvm-a');
@@ -127,7 +117,7 @@ describe('faults during a snapshot backup', () => {
     expect(snapshot).toMatchObject({ id: snapshotId, state: 'Error' });
     expect(String(snapshot.errortext)).toMatch(/kvm-a2|127\.0\.10\.2|ECONNREFUSED|connect|closed/i);
 
-    const client = s3();
+    const client = labS3Client();
     const prefix = `snapshots/`;
     const objects = await client.send(new ListObjectsV2Command({ Bucket: lab.bucket, Prefix: prefix }));
     expect((objects.Contents ?? []).filter((o) => o.Key?.includes(volume.id))).toHaveLength(0);

@@ -66,7 +66,7 @@ export async function labNfs() {
   };
 }
 
-function labS3Client(): S3Client {
+export function labS3Client(): S3Client {
   const s3 = labS3();
   return new S3Client({
     endpoint: s3.endpoint,
