@@ -135,7 +135,11 @@ export function openNfsDriver(config: StoreConfig, storeId: string, services: Pr
     async get(key, range) {
       const path = pathOf(key);
       if ((await stat(path)) === undefined) throw new Error(`no object ${key} on NFS store`);
-      return (await sftp()).createReadStream(path, range ? { start: range.start, end: range.end } : {});
+      const stream = (await sftp()).createReadStream(path, range ? { start: range.start, end: range.end } : {});
+      // A reader that stops early and closes the driver leaves a read pending; its "connection closed" error must not
+      // crash the process. Readers that consume the stream still get every error through their own listeners.
+      stream.on('error', () => undefined);
+      return stream;
     },
 
     head: info,
