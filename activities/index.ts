@@ -4,13 +4,13 @@ import type { SecretBox } from '../db/secret-box';
 import type { ProviderServices } from '../plugins/image-stores/contract';
 import type { SshExecutor } from '../ssh/executor';
 import { createCacheLeaseActivities } from './cache-leases';
+import { createCatalogueActivities } from './catalogue';
 import { createHostDiskActivities } from './host-disks';
 import { createHostActivities } from './hosts';
 import { createStoreAccess } from './store-access';
 import { createTemplateActivities } from './templates';
 import { createTransferActivities } from './transfers';
 import { createVolumeDiskActivities } from './volume-disks';
-import { createVolumeActivities } from './volumes';
 
 export interface ActivityDeps {
   db: Db;
@@ -25,11 +25,11 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   const withStore = createStoreAccess(deps.db, deps.secrets, deps.storeServices);
   return {
+    ...createCatalogueActivities(deps),
     ...createHostActivities(deps),
     ...createTemplateActivities(deps),
     ...createTransferActivities({ ...deps, withStore, concurrency: deps.transferConcurrency }),
     ...createHostDiskActivities({ ...deps, withStore }),
-    ...createVolumeActivities(deps),
     ...createVolumeDiskActivities({ ...deps, withStore }),
     ...createCacheLeaseActivities({ ...deps, withStore }),
   };

@@ -1,27 +1,21 @@
-// Transfers into image stores: streamed, checked on the way (size, SHA-256, format, the user's checksum), written as
-// resumable multipart uploads whose state rides on the activity's heartbeat, so a retry after a crash resumes from
-// the last part the store confirmed instead of starting over.
+// Transfers into image stores: streamed, checked on the way (size, SHA-256, format, the user's checksum), written by
+// the transfer engine as resumable multipart uploads, so a retry after a crash resumes from the last part the store
+// confirmed instead of starting over.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { parseChecksum } from '../core/checksum';
 import { FailureType } from '../core/failures';
 import { FormatSniffer, formatMatches, type SniffedFormat } from '../core/image-format';
 import { parseCidrList } from '../core/url-policy';
 import type { Db } from '../db/client';
 import { readSetting } from '../db/settings';
+import type { PlanStep, RowRef } from '../core/plan';
 import type { ImageStoreDriver, MultipartState } from '../plugins/image-stores/contract';
-import type { PlanStep } from '../plugins/motion/contract';
-import { completeUpload, withPart } from '../plugins/image-stores/multipart-state';
 import { partsOf } from './byte-parts';
 import { openSource } from './fetch-source';
-import { savedTransferState, saveTransferState, type RefKind } from './store-ref-progress';
 import type { WithStore } from './store-access';
-
-export interface TransferProgress {
-  state: MultipartState;
-  bytes: number;
-}
+import { completeTransfer, transferParts, type PartSource } from './transfer-engine';
 
 export interface TransferResult {
   size: number;
@@ -40,91 +34,52 @@ export interface TransferDeps {
   concurrency: number;
 }
 
-/** The copy's row a transfer saves its progress on (a template's unless `refKind` says otherwise). */
-interface RefOf {
-  refId?: string;
-  refKind?: RefKind;
+/** The copy's row a transfer saves its progress on. */
+interface ProgressOf {
+  progressRow?: RowRef;
 }
-type DownloadStep = Extract<PlanStep, { step: 'download' }> & RefOf;
-type StreamStep = Extract<PlanStep, { step: 'stream-between-stores' }> & RefOf;
+type DownloadStep = Extract<PlanStep, { step: 'download' }> & ProgressOf;
+type StreamStep = Extract<PlanStep, { step: 'stream-between-stores' }> & ProgressOf;
 
 export function createTransferActivities({ db, withStore, partSizeBytes, concurrency }: TransferDeps) {
-  /** Saves the upload's confirmed parts (and the percent done) on the copy's row, after every part. */
-  async function saveProgress(ref: RefOf, state: MultipartState, bytes: number, total: number | undefined) {
-    if (!ref.refId) return;
-    const percent = total ? Math.min(99, Math.floor((bytes * 100) / total)) : 0;
-    await saveTransferState(db, ref.refKind ?? 'template', ref.refId, state, percent);
-  }
-
-  /** Where an earlier attempt got to: the copy's saved state, else the last heartbeat's. */
-  async function earlierState(ref: RefOf, key: string): Promise<MultipartState | undefined> {
-    if (ref.refId) {
-      const saved = await savedTransferState(db, ref.refKind ?? 'template', ref.refId);
-      if (saved?.key === key) return saved;
+  /** A byte stream as parts for the transfer engine: each is read (and observed: hashed, sniffed) in order. */
+  async function* streamParts(
+    driver: ImageStoreDriver,
+    source: AsyncIterable<Uint8Array>,
+    observe: (part: Buffer) => void,
+  ): AsyncGenerator<PartSource> {
+    let partNumber = 0;
+    for await (const part of partsOf(source, partSizeBytes)) {
+      observe(part);
+      const n = ++partNumber;
+      yield {
+        partNumber: n,
+        length: part.length,
+        send: async (state) => {
+          const after = await driver.multipart.putPart(state, n, Readable.from([part]), part.length);
+          return after.parts.find((p) => p.partNumber === n)!.etag;
+        },
+      };
     }
-    const beat = Context.current().info.heartbeatDetails as TransferProgress | undefined;
-    return beat?.state.key === key ? beat.state : undefined;
   }
 
-  /**
-   * Writes `source` to `key` as a multipart upload, resuming from the heartbeat of an earlier attempt: parts the
-   * store already confirmed are read past (re-hashed, not re-sent). Returns the state ready to complete.
-   */
-  async function writeParts(
+  const writeParts = (
     driver: ImageStoreDriver,
     key: string,
     source: AsyncIterable<Uint8Array>,
     observe: (part: Buffer) => void,
-    total: number | undefined,
-    ref: RefOf,
-  ) {
-    const context = Context.current();
-    let state = (await earlierState(ref, key)) ?? (await driver.multipart.begin(key));
-    const resumedParts = state.parts.length;
-    let bytes = 0;
-    let partNumber = 0;
-    let partsSent = 0;
-    await saveProgress(ref, state, 0, total);
-    context.heartbeat({ state, bytes } satisfies TransferProgress);
-    // Up to `concurrency` parts upload while the next one is read and hashed (so at most concurrency + 1 parts are in
-    // memory). Each confirmed part is saved at once, so a crash costs at most the parts in flight (one by default).
-    const parts = partsOf(source, partSizeBytes);
-    const inFlight = new Set<Promise<void>>();
-    const confirmedBytes = () => state.parts.reduce((sum, p) => sum + p.size, 0);
-    try {
-      for await (const part of parts) {
-        const n = ++partNumber;
-        observe(part);
-        bytes += part.length;
-        const known = state.parts.find((p) => p.partNumber === n);
-        if (known?.size === part.length) continue;
-        // Wait for a free slot only now: the part was read and hashed while the earlier ones uploaded.
-        while (inFlight.size >= concurrency) await Promise.race(inFlight);
-        const upload = (async () => {
-          const after = await driver.multipart.putPart(state, n, Readable.from([part]), part.length);
-          state = withPart(
-            state,
-            after.parts.find((p) => p.partNumber === n)!,
-          );
-          partsSent++;
-          context.heartbeat({ state, bytes: confirmedBytes() } satisfies TransferProgress);
-          await saveProgress(ref, state, confirmedBytes(), total);
-        })();
-        inFlight.add(upload);
-        void upload.then(
-          () => inFlight.delete(upload),
-          () => undefined,
-        );
-      }
-      await Promise.all(inFlight);
-    } catch (err) {
-      await Promise.allSettled(inFlight);
-      throw err;
-    }
-    // Parts beyond the end (the source shrank since an earlier attempt) must not be stitched in.
-    state = { ...state, parts: state.parts.filter((p) => p.partNumber <= partNumber) };
-    return { state, bytes, resumedParts, partsSent };
-  }
+    totalBytes: number | undefined,
+    progress: ProgressOf,
+  ) =>
+    transferParts({
+      db,
+      driver,
+      key,
+      progressRow: progress.progressRow,
+      totalBytes,
+      concurrency,
+      parts: streamParts(driver, source, observe),
+    });
 
   const refuse = async (driver: ImageStoreDriver, state: MultipartState, message: string, type: string) => {
     await driver.multipart.abort(state);
@@ -176,7 +131,7 @@ export function createTransferActivities({ db, withStore, partSizeBytes, concurr
             );
           }
         }
-        await completeUpload(driver, written.state, written.bytes);
+        await completeTransfer(driver, written);
         return {
           size: written.bytes,
           sha256: digest,
@@ -209,7 +164,7 @@ export function createTransferActivities({ db, withStore, partSizeBytes, concurr
             step,
           );
           if (written.bytes !== head.size) throw new Error(`read ${written.bytes} bytes of ${head.size}`);
-          await completeUpload(to, written.state, written.bytes);
+          await completeTransfer(to, written);
           const result = { size: written.bytes, sha256: sha256.digest('hex'), format: sniffer.result() };
           return { ...result, resumedParts: written.resumedParts, partsSent: written.partsSent };
         });

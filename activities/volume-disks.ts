@@ -2,7 +2,7 @@
 // the host (to a path it mounts, or part by part to presigned part-upload URLs, resumable). The commands come from
 // the host's hypervisor adapter; paths are built from ids, never from names a user typed.
 import { posix } from 'node:path';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { eq } from 'drizzle-orm';
 import { FailureType } from '../core/failures';
 import type { Db } from '../db/client';
@@ -12,13 +12,12 @@ import type { SecretBox } from '../db/secret-box';
 import type { HypervisorAdapter } from '../plugins/hypervisors/contract';
 import { hypervisorAdapter } from '../plugins/hypervisors/registry';
 import type { MultipartState } from '../plugins/image-stores/contract';
-import { completeUpload, withPart } from '../plugins/image-stores/multipart-state';
-import type { PlanStep } from '../plugins/motion/contract';
+import type { PlanStep, RowRef } from '../core/plan';
 import type { HostSession, SshExecutor } from '../ssh/executor';
 import { curlStallLimit, phaseLimitMs, runOrFail, tempPathOf } from './host-commands';
 import { endpointOf, loadHost, type HostRow } from './host-endpoint';
-import { savedTransferState, saveTransferState, type RefKind } from './store-ref-progress';
 import type { WithStore } from './store-access';
+import { completeTransfer, transferParts, type PartSource } from './transfer-engine';
 
 export interface VolumeDiskDeps {
   db: Db;
@@ -28,7 +27,7 @@ export interface VolumeDiskDeps {
   partSizeBytes: number;
 }
 
-type HostPushStep = Extract<PlanStep, { step: 'host-push' }> & { refId?: string; refKind?: RefKind };
+type HostPushStep = Extract<PlanStep, { step: 'host-push' }> & { progressRow?: RowRef };
 type CopyToPathStep = Extract<PlanStep, { step: 'host-copy-to-path' }>;
 
 const MiB = 1024 * 1024;
@@ -51,7 +50,7 @@ export function createVolumeDiskActivities({ db, ssh, secrets, withStore, partSi
     if (!row.host) {
       throw ApplicationFailure.nonRetryable(
         `no host of cluster ${row.cluster.name} is Up to work on pool ${row.pool.name}`,
-        FailureType.HostCommandFailed,
+        FailureType.NoHostUp,
       );
     }
     return { poolPath: row.pool.path, host: row.host, adapter: hypervisorAdapter(row.cluster.hypervisor) };
@@ -180,70 +179,55 @@ export function createVolumeDiskActivities({ db, ssh, secrets, withStore, partSi
       step: HostPushStep,
     ): Promise<{ size: number; sha256: string; resumedParts: number; partsSent: number }> {
       const host = await loadHost(db, step.hostId);
-      const context = Context.current();
       const partMiB = Math.max(1, Math.round(partSizeBytes / MiB));
       const partBytes = partMiB * MiB;
       return await withStore(step.storeId, async (driver) => {
-        const sign = driver.multipart.partUploadUrl?.bind(driver.multipart);
-        if (!sign) throw new Error('this store cannot sign part-upload URLs; the plan should not have chosen it');
-        const saved = step.refId ? await savedTransferState(db, step.refKind ?? 'snapshot', step.refId) : undefined;
-        let state: MultipartState = saved?.key === step.key ? saved : await driver.multipart.begin(step.key);
-        const resumedParts = state.parts.length;
-        let partsSent = 0;
+        const signer = driver.multipart.partUploadUrl?.bind(driver.multipart);
+        if (!signer) throw new Error('this store cannot sign part-upload URLs; the plan should not have chosen it');
+        const sign = signer;
         const partFile = `${step.path}.ferry-part`;
-        const facts = await onHost(host, async (run, session) => {
+        return await onHost(host, async (run, session) => {
           const size = Number((await run(['stat', '-c', '%s', '--', step.path])).stdout.trim());
           const count = Math.max(1, Math.ceil(size / partBytes));
-          try {
+          // The host cuts each part out of the file and PUTs it to a URL signed for that part alone.
+          function* parts(): Generator<PartSource> {
             for (let n = 1; n <= count; n++) {
               const length = Math.min(partBytes, size - (n - 1) * partBytes);
-              if (state.parts.find((p) => p.partNumber === n)?.size === length) continue;
-              await run([
-                'dd',
-                `if=${step.path}`,
-                `of=${partFile}`,
-                `bs=${MiB}`,
-                `skip=${(n - 1) * partMiB}`,
-                `count=${partMiB}`,
-                'status=none',
-              ]);
-              const url = await sign(state, n, PART_URL_SECONDS);
-              // No "Expect: 100-continue": a server that ignores it costs curl a one-second wait per part.
-              const put = [
-                'curl',
-                '-sSf',
-                ...curlStallLimit,
-                '-H',
-                'Expect:',
-                '-X',
-                'PUT',
-                '-T',
-                partFile,
-                '-D',
-                '-',
-                '-o',
-                '/dev/null',
-              ];
-              const sent = await run([...put, url], phaseLimitMs(length));
-              const etag = /^etag:\s*"?([^"\r\n]+)"?/im.exec(sent.stdout)?.[1];
-              if (!etag) throw new Error(`the store gave no ETag for part ${n}`);
-              state = withPart(state, { partNumber: n, size: length, etag });
-              partsSent++;
-              const done = state.parts.reduce((sum, p) => sum + p.size, 0);
-              if (step.refId) {
-                const percent = Math.min(99, Math.floor((done * 100) / Math.max(size, 1)));
-                await saveTransferState(db, step.refKind ?? 'snapshot', step.refId, state, percent);
-              }
-              context.heartbeat({ state, bytes: done });
+              yield {
+                partNumber: n,
+                length,
+                send: async (state: MultipartState) => {
+                  const dd = ['dd', `if=${step.path}`, `of=${partFile}`, `bs=${MiB}`, `skip=${(n - 1) * partMiB}`];
+                  await run([...dd, `count=${partMiB}`, 'status=none']);
+                  const url = await sign(state, n, PART_URL_SECONDS);
+                  // No "Expect: 100-continue": a server that ignores it costs curl a one-second wait per part.
+                  const put = ['curl', '-sSf', ...curlStallLimit, '-H', 'Expect:', '-X', 'PUT', '-T', partFile];
+                  const sent = await run([...put, '-D', '-', '-o', '/dev/null', url], phaseLimitMs(length));
+                  const etag = /^etag:\s*"?([^"\r\n]+)"?/im.exec(sent.stdout)?.[1];
+                  if (!etag) throw new Error(`the store gave no ETag for part ${n}`);
+                  return etag;
+                },
+              };
             }
+          }
+          try {
+            // One part at a time: they share this host's one session and its part file.
+            const pushed = await transferParts({
+              db,
+              driver,
+              key: step.key,
+              progressRow: step.progressRow,
+              totalBytes: size,
+              concurrency: 1,
+              parts: parts(),
+            });
+            const facts = await fileFacts(run, step.path);
+            await completeTransfer(driver, { ...pushed, bytes: facts.size });
+            return { ...facts, resumedParts: pushed.resumedParts, partsSent: pushed.partsSent };
           } finally {
             await session.run(['rm', '-f', '--', partFile]);
           }
-          state = { ...state, parts: state.parts.filter((p) => p.partNumber <= count) };
-          return await fileFacts(run, step.path);
         });
-        await completeUpload(driver, state, facts.size);
-        return { ...facts, resumedParts, partsSent };
       });
     },
 

@@ -4,6 +4,7 @@ import { type WorkflowExecutionStatusName, WorkflowFailedError, WorkflowNotFound
 import { ApplicationFailure, TemporalFailure, TypedSearchAttributes } from '@temporalio/common';
 import { eq } from 'drizzle-orm';
 import { ErrorCode, failureErrorCode, isFailureType } from '../core/failures';
+import type { Plan } from '../core/plan';
 import { asyncJobs, snapshotStoreRefs, templateStoreRefs, volumeStoreRefs } from '../db/schema';
 import { FerryCommand, FerryObjectId, FerryObjectType, FerryZone } from '../workflows/search-attributes';
 import { progressQuery } from '../workflows/progress';
@@ -43,13 +44,22 @@ export async function startJob(ctx: CommandContext, job: JobStart): Promise<stri
       taskQueue: ctx.config.temporal.taskQueue,
       args: job.args,
       typedSearchAttributes: searchAttributes,
-      memo: { request: job.request, user: ctx.user.username },
+      memo: { request: job.request, user: ctx.user.username, ...planMemo(job.args) },
     });
   } catch (err) {
     await ctx.db.delete(asyncJobs).where(eq(asyncJobs.id, jobId));
     throw new ApiError(ErrorCode.InternalError, `could not start the job: ${(err as Error).message}`);
   }
   return jobId;
+}
+
+/** What the Temporal UI shows of a job's plans without opening its input: each plan's summary and strategy. */
+function planMemo(args: unknown[]): { strategies?: string[]; plans?: string[] } {
+  const input = args[0] as { plan?: Plan; plans?: Plan[] } | undefined;
+  const plans = input?.plans ?? (input?.plan ? [input.plan] : []);
+  if (plans.length === 0) return {};
+  const strategies = plans.flatMap((p) => (p.strategy ? [p.strategy] : []));
+  return { plans: plans.map((p) => p.summary), ...(strategies.length > 0 ? { strategies } : {}) };
 }
 
 export type JobRow = typeof asyncJobs.$inferSelect;

@@ -81,6 +81,10 @@ export async function createFerryWorker(config: FerryConfig): Promise<FerryWorke
     taskQueue: config.temporal.taskQueue,
     workflowsPath,
     activities,
+    // Cancellation reaches an activity on its heartbeat's answer: heartbeats go out at least every 2 s, so a
+    // cancelled transfer stops within seconds instead of the default 80% of its heartbeat timeout.
+    defaultHeartbeatThrottleInterval: '2 seconds',
+    maxHeartbeatThrottleInterval: '2 seconds',
   });
   return {
     worker,

@@ -1,43 +1,41 @@
-// The activity stubs workflows call, grouped by how they may fail and how long they may take.
-import { proxyActivities } from '@temporalio/workflow';
+// The activity stubs workflows call, grouped by how they may fail and how long they may take. Which failures are
+// final is decided once, in core/failures.ts.
+import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { FailureType } from '../core/failures';
+import { finalFailureTypes } from '../core/failures';
 
-/** Failures no retry can fix: the input or the source is wrong. */
-const final = [
-  FailureType.NotFound,
-  FailureType.UrlRefused,
-  FailureType.SourceNotFound,
-  FailureType.ChecksumMismatch,
-  FailureType.FormatMismatch,
-  FailureType.NoMotionPlan,
-  FailureType.HostCommandFailed,
-  FailureType.HostKeyMismatch,
-  FailureType.StoreUnavailable,
-];
+const nonRetryableErrorTypes = [...finalFailureTypes];
 
-/** Catalogue reads and writes, planning: quick, retried a while. */
+/** Catalogue reads and writes: quick, retried a while. */
 export const catalogue = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 10, nonRetryableErrorTypes: final },
+  retry: { maximumAttempts: 10, nonRetryableErrorTypes },
 });
 
 /**
  * Byte movers (transfers, host conversions): no overall limit to hit on a large object, but a heartbeat deadline, so a
- * dead worker is noticed within `heartbeatSeconds` and the retry resumes from the last heartbeat.
+ * dead worker is noticed within `heartbeatSeconds` and the retry resumes from the last heartbeat. A cancelled job
+ * waits until the activity has really stopped (its heartbeat delivers the cancellation), so the undos never race a
+ * transfer that is still writing.
  */
 export function movers(heartbeatSeconds: number) {
   return proxyActivities<Activities>({
     startToCloseTimeout: '24 hours',
     heartbeatTimeout: `${heartbeatSeconds} seconds`,
-    retry: {
-      initialInterval: '1 second',
-      maximumInterval: '30 seconds',
-      maximumAttempts: 6,
-      nonRetryableErrorTypes: final,
-    },
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 6, nonRetryableErrorTypes },
   });
 }
+
+/**
+ * Undos before a commit: retried a few times, then reported (logged) so a dead host cannot keep a failed job from
+ * ending and saying so.
+ */
+export const compensation = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '60 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5, nonRetryableErrorTypes },
+});
 
 /**
  * Clean-up that must happen however long it takes (the old copy after a migration committed): retried without
@@ -47,10 +45,6 @@ export function cleanup(heartbeatSeconds: number) {
   return proxyActivities<Activities>({
     startToCloseTimeout: '1 hour',
     heartbeatTimeout: `${heartbeatSeconds} seconds`,
-    retry: {
-      initialInterval: '1 second',
-      maximumInterval: '5 minutes',
-      nonRetryableErrorTypes: [FailureType.NotFound],
-    },
+    retry: { initialInterval: '1 second', maximumInterval: '5 minutes', nonRetryableErrorTypes: ['NotFound'] },
   });
 }

@@ -1,14 +1,10 @@
 // extractTemplate: a time-limited URL for a Ready copy (S3 presigned, Swift temp URL, Ferry's signed link for NFS).
-// Nothing is created, so there is nothing to undo; a store that cannot be reached fails the job with the reason.
-import { movers } from './activity-proxies';
-import { asWorkflowFailure } from './failure';
+import type { PlanJobInput } from './plan-job';
+import { runPlan } from './run-plan';
 
-export interface ExtractTemplateInput {
+export interface ExtractTemplateInput extends PlanJobInput {
   templateId: string;
-  storeId: string;
-  key: string;
   zoneId: string | null;
-  seconds: number;
 }
 
 export interface ExtractTemplateResult {
@@ -18,20 +14,16 @@ export interface ExtractTemplateResult {
 }
 
 export async function extractTemplate(input: ExtractTemplateInput): Promise<ExtractTemplateResult> {
-  try {
-    const url = await movers(30).extractUrl({ storeId: input.storeId, key: input.key, seconds: input.seconds });
-    return {
-      response: {
-        template: {
-          id: input.templateId,
-          url,
-          extractMode: 'HTTP_DOWNLOAD',
-          state: 'DOWNLOAD_URL_CREATED',
-          zoneid: input.zoneId ?? undefined,
-        },
+  const { url } = await runPlan(input.plan, input);
+  return {
+    response: {
+      template: {
+        id: input.templateId,
+        url: url!,
+        extractMode: 'HTTP_DOWNLOAD',
+        state: 'DOWNLOAD_URL_CREATED',
+        zoneid: input.zoneId ?? undefined,
       },
-    };
-  } catch (err) {
-    throw asWorkflowFailure(err);
-  }
+    },
+  };
 }

@@ -1,103 +1,232 @@
-// Runs a data-motion plan step by step; every step that creates something first registers how to undo it.
-import { workflowInfo } from '@temporalio/workflow';
+// The one engine that runs a plan (core/plan.ts). Before the commit, each step that succeeds registers its undo (its
+// lease's release, for steps inside a lease); on failure or cancellation the undos run newest first and the plan's
+// failure rows are written, both in a scope cancellation cannot interrupt. The commit's writes happen in one
+// transaction; after it nothing is ever undone: the remaining steps are clean-up, retried until done, and what they
+// cannot do is reported as a leftover. No workflow writes saga code of its own.
+import { CancellationScope, isCancellation, log, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { RefKind } from '../activities/store-ref-progress';
-import type { MotionPlan } from '../plugins/motion/contract';
-import type { Saga } from './saga';
-
-export interface PlanOutcome {
-  size?: number;
-  sha256?: string;
-  resumedParts?: number;
-  partsSent?: number;
-}
-
-/** The copy's row transfers save their progress on: a template's by id, or another object's by kind and id. */
-export type PlanRef = string | { refId: string; refKind: RefKind };
+import type { CleanupStep, Plan, PlanFacts, PlanOutcome, PlanStep, Transition } from '../core/plan';
+import { catalogue, cleanup, compensation, movers } from './activity-proxies';
+import { asWorkflowFailure, failureReason } from './failure';
 
 /** A cache lease outlives the steps it protects; past this a dead worker's lease expires and frees the space. */
 const CACHE_LEASE_SECONDS = 6 * 3600;
 
-export async function runPlan(
-  plan: MotionPlan,
-  saga: Saga,
+export interface RunOptions {
+  heartbeatSeconds: number;
+  /** Called after each step with the steps done and the total (a workflow's progress query). */
+  onStep?: (done: number, total: number) => void;
+}
+
+interface Undo {
+  what: string;
+  run: () => Promise<unknown>;
+  /** The lease this undo releases, so `release-cache` can take it off the stack. */
+  lease?: string;
+}
+
+interface Lease {
+  leaseId: string;
+  storeId: string;
+  key: string;
+}
+
+/** Runs one step on the given activities; returns what it learned. */
+async function runStep(
   acts: Activities,
-  ref?: PlanRef,
-  onStep?: (done: number, total: number) => void,
+  step: Exclude<PlanStep, { step: 'reserve-cache' | 'release-cache' | 'transition' | 'commit' }>,
+  plan: Plan,
+  outcome: PlanOutcome,
 ): Promise<PlanOutcome> {
-  const { refId, refKind } = typeof ref === 'string' || ref === undefined ? { refId: ref, refKind: undefined } : ref;
-  const refOf = refKind ? { refId, refKind } : { refId };
-  const leases = new Map<string, string>();
-  let outcome: PlanOutcome = {};
-  for (const [index, step] of plan.steps.entries()) {
-    switch (step.step) {
-      case 'download':
-        saga.add(`remove ${step.key}`, () => acts.removeStoreObject({ storeId: step.storeId, key: step.key }));
-        outcome = await acts.downloadToStore({ ...step, ...refOf });
-        break;
-      case 'copy-within-store':
-        saga.add(`remove ${step.toKey}`, () => acts.removeStoreObject({ storeId: step.storeId, key: step.toKey }));
-        outcome = await acts.copyWithinStore(step);
-        break;
-      case 'stream-between-stores': {
-        const leased = leases.has(`${step.toStoreId}/${step.toKey}`);
-        // What goes onto a leased cache store is removed by the lease's release, not here.
-        if (!leased)
-          saga.add(`remove ${step.toKey}`, () => acts.removeStoreObject({ storeId: step.toStoreId, key: step.toKey }));
-        outcome = await acts.streamBetweenStores(leased ? step : { ...step, ...refOf });
-        if (leased) await acts.markCacheObjectReady({ storeId: step.toStoreId, key: step.toKey, size: outcome.size });
-        break;
-      }
-      case 'host-fetch-convert': {
-        const path = `${step.poolPath}/${step.fileName}`;
-        saga.add(`remove ${path}`, () => acts.removePoolFile({ hostId: step.hostId, path }));
-        // A verified conversion also checks that the bytes it read are the ones the previous step sent.
-        const sent = step.verify && outcome.sha256 ? { expectSha256: outcome.sha256 } : {};
-        const converted = await acts.hostFetchConvert({ ...step, ...sent });
-        outcome = { size: converted.virtualSize };
-        break;
-      }
-      case 'remove-store-object':
-        await acts.removeStoreObject({ storeId: step.storeId, key: step.key });
-        break;
-      case 'host-push':
-        saga.add(`remove ${step.key}`, () => acts.removeStoreObject({ storeId: step.storeId, key: step.key }));
-        outcome = await acts.hostPush({ ...step, ...refOf });
-        break;
-      case 'host-copy-to-path': {
-        const leased = leases.has(`${step.into.storeId}/${step.into.key}`);
-        if (!leased)
-          saga.add(`remove ${step.toPath}`, () => acts.removePoolFile({ hostId: step.hostId, path: step.toPath }));
-        outcome = await acts.hostCopyToPath(step);
-        if (leased) await acts.markCacheObjectReady({ ...step.into, size: outcome.size });
-        break;
-      }
-      case 'reserve-cache': {
-        const { leaseId, objectState } = await acts.reserveCacheSpace({
-          storeId: step.storeId,
-          holder: workflowInfo().workflowId,
-          key: step.key,
-          bytes: step.bytes,
-          objectType: step.objectType,
-          objectId: step.objectId,
-          ttlSeconds: CACHE_LEASE_SECONDS,
-        });
-        leases.set(`${step.storeId}/${step.key}`, leaseId);
-        // Undo: end the lease and drop what this run staged; an object found Ready (reused) stays for others.
-        const keepObject = objectState === 'Ready';
-        saga.add(`release cache lease ${leaseId}`, () => acts.releaseCacheLease({ leaseId, keepObject }));
-        break;
-      }
-      case 'release-cache': {
-        const leaseId = leases.get(`${step.storeId}/${step.key}`);
-        if (!leaseId) break;
-        if (step.keepObject) await acts.markCacheObjectReady({ storeId: step.storeId, key: step.key });
-        await acts.releaseCacheLease({ leaseId, keepObject: step.keepObject });
-        leases.delete(`${step.storeId}/${step.key}`);
-        break;
-      }
+  // Transfers save progress on the plan's row, unless they only stage into a leased cache store.
+  const progress = step.lease || !plan.progressRow ? {} : { progressRow: plan.progressRow };
+  switch (step.step) {
+    case 'download':
+      return transferFacts(await acts.downloadToStore({ ...step, ...progress }));
+    case 'stream-between-stores':
+      return transferFacts(await acts.streamBetweenStores({ ...step, ...progress }));
+    case 'host-push':
+      return transferFacts(await acts.hostPush({ ...step, ...progress }));
+    case 'copy-within-store':
+      return { size: (await acts.copyWithinStore(step)).size };
+    case 'host-copy-to-path':
+      return transferFacts(await acts.hostCopyToPath(step));
+    case 'host-fetch-convert': {
+      // A verified conversion also checks that the bytes it read are the ones the step before sent.
+      const sent = step.verify && outcome.sha256 ? { expectSha256: outcome.sha256 } : {};
+      return { size: (await acts.hostFetchConvert({ ...step, ...sent })).virtualSize };
     }
-    onStep?.(index + 1, plan.steps.length);
+    case 'create-blank-disk':
+      return { size: (await acts.createBlankDisk(step)).size };
+    case 'snapshot-on-primary':
+      return { size: (await acts.snapshotOnPrimary(step)).size };
+    case 'export-snapshot':
+      return { physicalSize: (await acts.exportSnapshotFile(step)).physicalSize };
+    case 'extract-url':
+      return { url: await acts.extractUrl(step) };
+    default:
+      await runCleanup(acts, step);
+      return {};
   }
-  return outcome;
+}
+
+async function runCleanup(acts: Activities, step: CleanupStep): Promise<void> {
+  switch (step.step) {
+    case 'remove-store-object':
+      return await acts.removeStoreObject(step);
+    case 'remove-pool-file':
+      return await acts.removePoolFile(step);
+    case 'remove-pool-file-of':
+      return await acts.removePoolFileOf(step);
+    case 'remove-snapshot-on-primary':
+      return await acts.removeSnapshotOnPrimary(step);
+    case 'remove-snapshot-export':
+      return await acts.removeSnapshotExport(step);
+  }
+}
+
+function transferFacts(result: {
+  size: number;
+  sha256: string;
+  resumedParts?: number;
+  partsSent?: number;
+}): PlanOutcome {
+  return { ...result, physicalSize: result.size };
+}
+
+const describe = (step: PlanStep): string => {
+  const { step: name, ...rest } = step;
+  const where = 'key' in rest ? rest.key : 'path' in rest ? rest.path : 'fileName' in rest ? rest.fileName : '';
+  return where ? `${name} ${String(where)}` : name;
+};
+
+const facts = ({ size, sha256, physicalSize }: PlanOutcome): PlanFacts => ({ size, sha256, physicalSize });
+
+/** Runs the plan to its end; on failure or cancellation undoes what it made, writes its failure rows and throws. */
+export async function runPlan(plan: Plan, options: RunOptions): Promise<PlanOutcome> {
+  const acts = movers(options.heartbeatSeconds);
+  const undos: Undo[] = [];
+  const leases = new Map<string, Lease>();
+  let outcome: PlanOutcome = {};
+  const total = plan.steps.length;
+  let index = 0;
+  try {
+    for (; index < total; index++) {
+      const step = plan.steps[index]!;
+      if (step.step === 'commit') break;
+      switch (step.step) {
+        case 'transition':
+          await catalogue.applyTransitions({ transitions: step.transitions, facts: facts(outcome) });
+          break;
+        case 'reserve-cache': {
+          const reserved = await catalogue.reserveCacheSpace({
+            storeId: step.storeId,
+            holder: workflowInfo().workflowId,
+            key: step.key,
+            bytes: step.bytes,
+            objectType: step.objectType,
+            objectId: step.objectId,
+            ttlSeconds: CACHE_LEASE_SECONDS,
+          });
+          leases.set(step.lease, { leaseId: reserved.leaseId, storeId: step.storeId, key: step.key });
+          // Undo: end the lease and drop what this run staged; an object found Ready (reused) stays for others.
+          const keepObject = reserved.objectState === 'Ready';
+          undos.push({
+            what: `release cache lease ${reserved.leaseId}`,
+            lease: step.lease,
+            run: () => compensation.releaseCacheLease({ leaseId: reserved.leaseId, keepObject }),
+          });
+          break;
+        }
+        case 'release-cache': {
+          const lease = leases.get(step.lease);
+          if (!lease) break;
+          if (step.keepObject) await catalogue.markCacheObjectReady({ storeId: lease.storeId, key: lease.key });
+          await catalogue.releaseCacheLease({ leaseId: lease.leaseId, keepObject: step.keepObject });
+          leases.delete(step.lease);
+          // Released: its undo is no longer this plan's to run.
+          const at = undos.findIndex((u) => u.lease === step.lease);
+          if (at >= 0) undos.splice(at, 1);
+          break;
+        }
+        default: {
+          // The undo is registered before the step runs: a step that fails half way may have made part of its
+          // output, and every undo is safe to run when there is nothing to remove.
+          const { undo, lease } = step;
+          if (undo && !lease) undos.push({ what: describe(undo), run: () => runCleanup(compensation, undo) });
+          const learned = await runStep(acts, step, plan, outcome);
+          outcome = { ...outcome, ...learned };
+          const staged = lease ? leases.get(lease) : undefined;
+          if (staged) {
+            await catalogue.markCacheObjectReady({ storeId: staged.storeId, key: staged.key, size: learned.size });
+          }
+        }
+      }
+      options.onStep?.(index + 1, total);
+    }
+    const commit = plan.steps[index];
+    if (commit?.step === 'commit') {
+      // Once started the commit is finished, whatever a cancellation says: it is one transaction.
+      await CancellationScope.nonCancellable(() =>
+        catalogue.applyTransitions({ transitions: commit.transitions, facts: facts(outcome) }),
+      );
+      index++;
+      options.onStep?.(index, total);
+    }
+  } catch (err) {
+    await CancellationScope.nonCancellable(() => compensate(undos, plan.onFailure, err, outcome));
+    throw isCancellation(err) ? err : asWorkflowFailure(err);
+  }
+  return await cleanUp(plan.steps.slice(index), outcome, options);
+}
+
+/** Undos newest first (one failing does not stop the rest), then the rows that say the plan failed, and why. */
+async function compensate(undos: Undo[], onFailure: Transition[], err: unknown, outcome: PlanOutcome) {
+  for (const undo of undos.reverse()) {
+    try {
+      await undo.run();
+    } catch (undoErr) {
+      log.error('compensation failed', { what: undo.what, error: failureReason(undoErr) });
+    }
+  }
+  const reason = isCancellation(err) ? 'the job was cancelled' : failureReason(err);
+  if (onFailure.length > 0) {
+    await catalogue.applyTransitions({ transitions: onFailure, facts: facts(outcome), errorText: reason });
+  }
+}
+
+/** After the commit: clean-up steps only, each retried until done; what cannot be done is reported, never undone. */
+async function cleanUp(steps: PlanStep[], outcome: PlanOutcome, options: RunOptions): Promise<PlanOutcome> {
+  const leftovers: string[] = [];
+  const acts = cleanup(options.heartbeatSeconds);
+  for (const step of steps) {
+    try {
+      await CancellationScope.nonCancellable(async () => {
+        if (step.step === 'transition') await catalogue.applyTransitions({ transitions: step.transitions });
+        else if (isCleanup(step)) await runCleanup(acts, step);
+        else throw new Error(`${step.step} cannot run after the commit: only clean-up can`);
+      });
+    } catch (err) {
+      leftovers.push(`${describe(step)}: ${failureReason(err)}`);
+      log.warn('clean-up after the commit could not be done', { step: describe(step), reason: failureReason(err) });
+    }
+  }
+  return leftovers.length > 0 ? { ...outcome, leftovers } : outcome;
+}
+
+const cleanupSteps = new Set<string>([
+  'remove-store-object',
+  'remove-pool-file',
+  'remove-pool-file-of',
+  'remove-snapshot-on-primary',
+  'remove-snapshot-export',
+]);
+const isCleanup = (step: PlanStep): step is CleanupStep => cleanupSteps.has(step.step);
+
+/** Runs independent plans side by side (one per store or pool); each ends on its own, the job fails if any did. */
+export async function runPlans(plans: Plan[], options: RunOptions): Promise<PlanOutcome[]> {
+  const settled = await Promise.allSettled(plans.map((plan) => runPlan(plan, options)));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<PlanOutcome>).value);
 }

@@ -1,7 +1,7 @@
 // Cache ("secondary staging") stores: where data waits between an object store and hosts that cannot reach it
 // (XenServer). They are image-store rows with role ImageCache, served by the same providers (NFS), scoped to a
 // zone, or narrowed to one pod or cluster whose hosts mount them.
-import { cacheStoreUsage } from '../../activities/cache-leases';
+import { cacheStoreUsage } from '../../planning/cache-placement';
 import { defineCommand, type CommandContext } from '../command';
 import { ApiError, ErrorCode, paramError } from '../errors';
 import { listResponse } from '../list';

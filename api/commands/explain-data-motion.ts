@@ -1,7 +1,7 @@
 // explainDataMotion: for an object and a destination, every strategy's rating and the plan the winner would run,
 // computed by the same planning code the workflows use, without running anything.
 import { and, eq, ne } from 'drizzle-orm';
-import { buildMotionRequest, type MotionTarget } from '../../activities/motion-planning';
+import { buildMotionRequest, type MotionTarget } from '../../planning/motion-request';
 import { clusters, storagePools, templateStoreRefs, volumes } from '../../db/schema';
 import { hypervisorAdapter } from '../../plugins/hypervisors/registry';
 import type { MotionRequest } from '../../plugins/motion/contract';

@@ -1,15 +1,16 @@
-// migrateVolume: move a volume to another primary pool by the best data-motion strategy. The API refuses what cannot
-// work before anything changes (unknown or same pool, no route, a volume already moving, a pool at its limit), then
-// claims the volume (Ready → Migrating in one conditional update, so a second migration is refused) and starts
-// the workflow.
-import { and, count, eq } from 'drizzle-orm';
-import { buildMotionRequest } from '../../activities/motion-planning';
-import { volumes } from '../../db/schema';
+// migrateVolume: move a volume to another primary pool by the best data-motion strategy. The API plans the move
+// (refusing what cannot work before anything changes: unknown or same pool, no route), then in one transaction claims
+// the volume within the pool's limit (Ready → Migrating in one conditional update) and starts the job with the plan.
+import { and, count, eq, sql } from 'drizzle-orm';
+import { storagePools, volumes } from '../../db/schema';
+import { migrateVolumePlan } from '../../planning/jobs/volumes';
 import { readSetting } from '../../db/settings';
-import { chooseMotion } from '../../plugins/motion/registry';
 import { defineCommand } from '../command';
 import { ApiError, ErrorCode, paramError } from '../errors';
 import { startJob } from '../jobs';
+import { planned } from '../planned';
+import { FailureType } from '../../core/failures';
+import { PlanRefused } from '../../planning/refusal';
 import { optional, required } from '../params';
 import { poolWithHost, volumeById, volumeFileName } from './volume-lookup';
 
@@ -39,56 +40,64 @@ export const migrateVolume = defineCommand({
     const from = { poolId: volume.poolId, fileName: volume.path };
     const to = { poolId: target.pool.id, fileName: volumeFileName(volume.id, target.adapter.poolFormat) };
     const live = p.livemigrate ?? false;
-    const choice = chooseMotion(
-      await buildMotionRequest(ctx.db, { object: { type: 'volume', id: volume.id }, from, to, live }),
+    const plan = await planned(() =>
+      migrateVolumePlan(ctx.db, {
+        volumeId: volume.id,
+        from,
+        to: { ...to, zoneId: target.pool.zoneId, format: target.adapter.poolFormat },
+        live,
+      }).catch((err: unknown) => {
+        if (!(err instanceof PlanRefused) || err.type !== FailureType.NoMotionPlan) throw err;
+        throw paramError(
+          `No route moves volume ${volume.name} to pool ${target.pool.name}${live ? ' live' : ''} (${err.message}): ` +
+            'pools of other clusters need a cache store in the zone, other zones an image store both zones reach.',
+        );
+      }),
     );
-    if (!choice.plan) {
-      const ratings = choice.ratings.map((r) => `${r.strategy}: ${r.priority}`).join(', ');
-      throw paramError(
-        `No route moves volume ${volume.name} to pool ${target.pool.name}${live ? ' live' : ''} (${ratings}): ` +
-          'pools of other clusters need a cache store in the zone, other zones an image store both zones reach.',
-      );
-    }
     const limit = Number(await readSetting(ctx.db, 'storage.pool.max.concurrent.migrations'));
-    const [{ moving } = { moving: 0 }] = await ctx.db
-      .select({ moving: count() })
-      .from(volumes)
-      .where(and(eq(volumes.state, 'Migrating'), eq(volumes.migratingTo, target.pool.id)));
-    if (moving >= limit) {
-      throw new ApiError(
-        ErrorCode.ResourceUnavailable,
-        `Pool ${target.pool.name} already receives ${moving} migrations (storage.pool.max.concurrent.migrations = ` +
-          `${limit}); try again when one ends.`,
-      );
-    }
-    const [claimed] = await ctx.db
-      .update(volumes)
-      .set({ state: 'Migrating', migratingTo: target.pool.id })
-      .where(and(eq(volumes.id, volume.id), eq(volumes.state, 'Ready')))
-      .returning({ id: volumes.id });
-    if (!claimed) {
-      throw new ApiError(
-        ErrorCode.ResourceInUse,
-        `Volume ${volume.name} is already being migrated; wait for that job.`,
-      );
-    }
-    try {
-      const jobid = await startJob(ctx, {
-        workflowType: 'migrateVolume',
-        args: [{ volumeId: volume.id, from, to, live, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
-        instanceType: 'Volume',
-        instanceId: volume.id,
-        zoneId: target.pool.zoneId,
-        request: { volumeid: volume.id, storageid: target.pool.id, livemigrate: live, strategy: choice.plan.strategy },
-      });
-      await ctx.db.update(volumes).set({ jobId: jobid }).where(eq(volumes.id, volume.id));
-      return { jobid };
-    } catch (err) {
-      await ctx.db
+    const jobid = await ctx.db.transaction(async (tx) => {
+      // The claim and the pool's limit in one statement, with the pool's row locked so that two claims into one
+      // pool are decided one after the other.
+      await tx
+        .select({ id: storagePools.id })
+        .from(storagePools)
+        .where(eq(storagePools.id, target.pool.id))
+        .for('update');
+      const moving = tx
+        .select({ n: count() })
+        .from(volumes)
+        .where(and(eq(volumes.state, 'Migrating'), eq(volumes.migratingTo, target.pool.id)));
+      const [claimed] = await tx
         .update(volumes)
-        .set({ state: 'Ready', migratingTo: null })
-        .where(and(eq(volumes.id, volume.id), eq(volumes.state, 'Migrating')));
-      throw err;
-    }
+        .set({ state: 'Migrating', migratingTo: target.pool.id })
+        .where(and(eq(volumes.id, volume.id), eq(volumes.state, 'Ready'), sql`(${moving}) < ${limit}`))
+        .returning({ id: volumes.id });
+      if (!claimed) {
+        const [now] = await tx.select({ state: volumes.state }).from(volumes).where(eq(volumes.id, volume.id));
+        if (now?.state !== 'Ready') {
+          throw new ApiError(
+            ErrorCode.ResourceInUse,
+            `Volume ${volume.name} is already being migrated; wait for that job.`,
+          );
+        }
+        throw new ApiError(
+          ErrorCode.ResourceUnavailable,
+          `Pool ${target.pool.name} already receives ${limit} migrations (storage.pool.max.concurrent.migrations = ` +
+            `${limit}); try again when one ends.`,
+        );
+      }
+      return await startJob(
+        { ...ctx, db: tx },
+        {
+          workflowType: 'migrateVolume',
+          args: [{ plan, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
+          instanceType: 'Volume',
+          instanceId: volume.id,
+          zoneId: target.pool.zoneId,
+          request: { volumeid: volume.id, storageid: target.pool.id, livemigrate: live, strategy: plan.strategy },
+        },
+      );
+    });
+    return { jobid };
   },
 });

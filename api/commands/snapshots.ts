@@ -6,6 +6,9 @@ import { snapshotKey } from '../../plugins/image-stores/layout';
 import { defineCommand } from '../command';
 import { ApiError, ErrorCode } from '../errors';
 import { startJob } from '../jobs';
+import { claimed, planned } from '../planned';
+import { readSetting } from '../../db/settings';
+import { deleteSnapshotClaims, deleteSnapshotPlan, takeSnapshotPlan } from '../../planning/jobs/snapshots';
 import { listResponse } from '../list';
 import { listParams, optional, required } from '../params';
 import { snapshotEntries, snapshotView } from '../views/volume';
@@ -49,7 +52,9 @@ export const createSnapshot = defineCommand({
     }
     const id = randomUUID();
     const key = snapshotKey(ctx.user.account, volume.id, `${id}.${EXTENSION[volume.format] ?? 'img'}`);
-    const refId = await ctx.db.transaction(async (tx) => {
+    // The policy in force when the snapshot is asked for decides whether it stays on primary.
+    const keepOnPrimary = (await readSetting(ctx.db, 'snapshot.keep.on.primary')) === 'true';
+    const jobid = await ctx.db.transaction(async (tx) => {
       await tx.insert(snapshots).values({
         id,
         name: p.name ?? `${volume.name}_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`,
@@ -62,18 +67,28 @@ export const createSnapshot = defineCommand({
         .insert(snapshotStoreRefs)
         .values({ snapshotId: id, storeId: store.id, installPath: key })
         .returning({ id: snapshotStoreRefs.id });
-      return ref!.id;
+      const plan = await planned(() =>
+        takeSnapshotPlan(tx, {
+          snapshotId: id,
+          volume: { id: volume.id, poolId: volume.poolId!, path: volume.path! },
+          refId: ref!.id,
+          storeId: store.id,
+          key,
+          keepOnPrimary,
+        }),
+      );
+      return await startJob(
+        { ...ctx, db: tx },
+        {
+          workflowType: 'takeSnapshot',
+          args: [{ plan, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
+          instanceType: 'Snapshot',
+          instanceId: id,
+          zoneId: volume.zoneId,
+          request: { volumeid: volume.id, name: p.name, host: host.name, store: store.name },
+        },
+      );
     });
-    const jobid = await startJob(ctx, {
-      workflowType: 'takeSnapshot',
-      args: [{ snapshotId: id, refId, storeId: store.id, key, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
-      instanceType: 'Snapshot',
-      instanceId: id,
-      zoneId: volume.zoneId,
-      request: { volumeid: volume.id, name: p.name, host: host.name, store: store.name },
-    });
-    await ctx.db.update(snapshots).set({ jobId: jobid }).where(eq(snapshots.id, id));
-    await ctx.db.update(snapshotStoreRefs).set({ jobId: jobid }).where(eq(snapshotStoreRefs.id, refId));
     return { jobid, id, snapshot: await snapshotView(ctx.db, id) };
   },
 });
@@ -118,26 +133,31 @@ export const deleteSnapshot = defineCommand({
     const copies = await ctx.db
       .select()
       .from(snapshotStoreRefs)
-      .where(
-        and(
-          eq(snapshotStoreRefs.snapshotId, snapshot.id),
-          inArray(snapshotStoreRefs.state, ['Ready', 'Failed', 'Destroying']),
-        ),
+      .where(and(eq(snapshotStoreRefs.snapshotId, snapshot.id), inArray(snapshotStoreRefs.state, ['Ready', 'Failed'])));
+    const refs = copies.map((c) => ({ refId: c.id, storeId: c.storeId, key: c.installPath }));
+    const plan = deleteSnapshotPlan({
+      snapshotId: snapshot.id,
+      ...(snapshot.primaryHandle ? { primaryHandle: snapshot.primaryHandle } : {}),
+      copies: refs,
+    });
+    const from = [snapshot.state as 'BackedUp' | 'Error'];
+    const jobid = await ctx.db.transaction(async (tx) => {
+      await claimed(
+        tx,
+        deleteSnapshotClaims({ snapshotId: snapshot.id, from, copies: refs }),
+        `Snapshot ${snapshot.name} is being worked on by another job; wait for it to end.`,
       );
-    const jobid = await startJob(ctx, {
-      workflowType: 'deleteSnapshot',
-      args: [
+      return await startJob(
+        { ...ctx, db: tx },
         {
-          snapshotId: snapshot.id,
-          copies: copies.map((c) => ({ refId: c.id, storeId: c.storeId, key: c.installPath })),
-          primaryHandle: snapshot.primaryHandle ?? undefined,
-          heartbeatSeconds: ctx.config.transferHeartbeatSeconds,
+          workflowType: 'deleteSnapshot',
+          args: [{ plan, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
+          instanceType: 'Snapshot',
+          instanceId: snapshot.id,
+          zoneId: snapshot.zoneId,
+          request: { id: snapshot.id },
         },
-      ],
-      instanceType: 'Snapshot',
-      instanceId: snapshot.id,
-      zoneId: snapshot.zoneId,
-      request: { id: snapshot.id },
+      );
     });
     return { jobid };
   },

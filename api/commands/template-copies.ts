@@ -1,6 +1,6 @@
 // Template commands on existing templates: copy, prepare, extract, delete. Each checks, writes the rows it needs and
 // starts the workflow; the API never moves bytes.
-import { and, eq, ne } from 'drizzle-orm';
+import { and, eq, inArray, ne } from 'drizzle-orm';
 import type { imageStores } from '../../db/schema';
 import { clusters, storagePools, templatePoolRefs, templateStoreRefs } from '../../db/schema';
 import { poolAndHost } from '../../db/pool-host';
@@ -9,6 +9,15 @@ import { hypervisorAdapter } from '../../plugins/hypervisors/registry';
 import { defineCommand, type CommandContext } from '../command';
 import { ApiError, ErrorCode, paramError } from '../errors';
 import { startJob } from '../jobs';
+import type { Plan } from '../../core/plan';
+import { claimed, planned } from '../planned';
+import {
+  copyTemplatePlan,
+  deleteTemplateCopyClaim,
+  deleteTemplateCopyPlan,
+  extractPlan,
+  prepareTemplatePlan,
+} from '../../planning/jobs/templates';
 import { must, optional, required } from '../params';
 import { templateEntries } from '../views/template';
 import { zoneById } from './lookup';
@@ -45,7 +54,7 @@ export const deleteTemplate = defineCommand({
         `Template ${template.name} is still being written; wait for its job to end.`,
       );
     }
-    const poolCopies = [];
+    const plans: Plan[] = [];
     for (const r of poolsHere) {
       const host = (await poolAndHost(ctx.db, r.pool.id))?.host;
       if (!host)
@@ -53,22 +62,31 @@ export const deleteTemplate = defineCommand({
           ErrorCode.ResourceUnavailable,
           `No host of pool ${r.pool.name} is Up to remove the template from it.`,
         );
-      poolCopies.push({ refId: r.ref.id, hostId: host.id, path: `${r.pool.path}/${r.ref.installPath}` });
+      const path = `${r.pool.path}/${r.ref.installPath}`;
+      plans.push(deleteTemplateCopyPlan({ kind: 'pool', refId: r.ref.id, hostId: host.id, path }));
     }
-    const jobid = await startJob(ctx, {
-      workflowType: 'deleteTemplate',
-      args: [
+    for (const r of storeCopies) {
+      plans.push(
+        deleteTemplateCopyPlan({ kind: 'store', refId: r.ref.id, storeId: r.store.id, key: r.ref.installPath }),
+      );
+    }
+    const claims = [
+      ...poolsHere.map((r) => deleteTemplateCopyClaim({ kind: 'pool', refId: r.ref.id })),
+      ...storeCopies.map((r) => deleteTemplateCopyClaim({ kind: 'store', refId: r.ref.id })),
+    ];
+    const jobid = await ctx.db.transaction(async (tx) => {
+      await claimed(tx, claims, `Template ${template.name} is being worked on by another job; wait for it to end.`);
+      return await startJob(
+        { ...ctx, db: tx },
         {
-          templateId: template.id,
-          storeCopies: storeCopies.map((r) => ({ refId: r.ref.id, storeId: r.store.id, key: r.ref.installPath })),
-          poolCopies,
-          heartbeatSeconds: ctx.config.transferHeartbeatSeconds,
+          workflowType: 'deleteTemplate',
+          args: [{ templateId: template.id, plans, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
+          instanceType: 'Template',
+          instanceId: template.id,
+          zoneId: p.zoneid ?? 'region',
+          request: { id: p.id, zoneid: p.zoneid, forced: p.forced },
         },
-      ],
-      instanceType: 'Template',
-      instanceId: template.id,
-      zoneId: p.zoneid ?? 'region',
-      request: { id: p.id, zoneid: p.zoneid, forced: p.forced },
+      );
     });
     return { jobid };
   },
@@ -95,10 +113,9 @@ export const extractTemplate = defineCommand({
       args: [
         {
           templateId: template.id,
-          storeId: copy.store.id,
-          key: copy.ref.installPath,
           zoneId: copy.ref.zoneId,
-          seconds,
+          plan: extractPlan({ storeId: copy.store.id, key: copy.ref.installPath, seconds }),
+          heartbeatSeconds: ctx.config.transferHeartbeatSeconds,
         },
       ],
       instanceType: 'Template',
@@ -110,7 +127,10 @@ export const extractTemplate = defineCommand({
   },
 });
 
-/** Creates (or revives a Failed/Destroyed) store-ref row of a template on a store. */
+/**
+ * Creates the store-ref row of a template on a store, or revives a Failed or Destroyed one (its stale transfer state
+ * cleared). A row another job is writing is refused with 536: one job per copy.
+ */
 async function storeRefFor(
   ctx: CommandContext,
   templateId: string,
@@ -122,10 +142,24 @@ async function storeRefFor(
     .values({ templateId, storeId: store.id, zoneId: store.zoneId, installPath: key })
     .onConflictDoUpdate({
       target: [templateStoreRefs.templateId, templateStoreRefs.storeId],
-      set: { state: 'Allocated', errorText: null, downloadPercent: 0, installPath: key, updated: new Date() },
+      set: {
+        state: 'Allocated',
+        errorText: null,
+        downloadPercent: 0,
+        transferState: null,
+        installPath: key,
+        updated: new Date(),
+      },
+      setWhere: inArray(templateStoreRefs.state, ['Failed', 'Destroyed']),
     })
     .returning();
-  return row!;
+  if (!row) {
+    throw new ApiError(
+      ErrorCode.ResourceInUse,
+      `The template's copy on store ${store.name} is being written or removed by another job; wait for it to end.`,
+    );
+  }
+  return row;
 }
 
 export const copyTemplate = defineCommand({
@@ -151,28 +185,33 @@ export const copyTemplate = defineCommand({
     const source = ready.find((r) => !p.sourcezoneid || r.ref.zoneId === p.sourcezoneid);
     if (!source)
       throw paramError(`Template ${template.name} has no ready copy${p.sourcezoneid ? ' in the source zone' : ''}.`);
-    const refIds: string[] = [];
-    for (const zoneId of destinations) {
+    const stores: (typeof imageStores.$inferSelect)[] = [];
+    for (const zoneId of new Set(destinations)) {
       if (ready.some((r) => r.ref.zoneId === zoneId)) continue; // already there
       const [store] = await writableStores(ctx, zoneId);
       if (!store) throw paramError(`Zone ${zoneId} has no writable image store to copy the template to.`);
-      refIds.push((await storeRefFor(ctx, template.id, store, source.ref.installPath)).id);
+      stores.push(store);
     }
-    if (refIds.length === 0) return { template: (await templateEntries(ctx.db, [template.id]))[0] };
-    const jobid = await startJob(ctx, {
-      workflowType: 'copyTemplate',
-      args: [
-        {
-          templateId: template.id,
-          sourceRefId: source.ref.id,
-          destinationRefIds: refIds,
-          heartbeatSeconds: ctx.config.transferHeartbeatSeconds,
-        },
-      ],
-      instanceType: 'Template',
-      instanceId: template.id,
-      zoneId: destinations[0]!,
-      request: { id: p.id, sourcezoneid: p.sourcezoneid, destzoneids: destinations.join(',') },
+    if (stores.length === 0) return { template: (await templateEntries(ctx.db, [template.id]))[0] };
+    const jobid = await ctx.db.transaction(async (tx) => {
+      const txCtx = { ...ctx, db: tx };
+      const plans = [];
+      for (const store of stores) {
+        const ref = await storeRefFor(txCtx, template.id, store, source.ref.installPath);
+        plans.push(
+          await planned(() =>
+            copyTemplatePlan(tx, { templateId: template.id, sourceRefId: source.ref.id, refId: ref.id }),
+          ),
+        );
+      }
+      return await startJob(txCtx, {
+        workflowType: 'copyTemplate',
+        args: [{ plans, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
+        instanceType: 'Template',
+        instanceId: template.id,
+        zoneId: destinations[0]!,
+        request: { id: p.id, sourcezoneid: p.sourcezoneid, destzoneids: destinations.join(',') },
+      });
     });
     return { jobid };
   },
@@ -213,31 +252,48 @@ export const prepareTemplate = defineCommand({
     const source = ready.find((r) => r.ref.zoneId === p.zoneid) ?? ready.find((r) => r.ref.zoneId === null);
     if (!source)
       throw paramError(`Template ${template.name} has no ready copy that zone can reach; copy it there first.`);
-    const targets = [];
-    for (const { pool, cluster } of pools) {
-      const fileName = `${template.id}.${EXTENSION[hypervisorAdapter(cluster.hypervisor).poolFormat]}`;
-      const [ref] = await ctx.db
-        .insert(templatePoolRefs)
-        .values({
-          templateId: template.id,
-          poolId: pool.id,
-          installPath: fileName,
-          format: hypervisorAdapter(cluster.hypervisor).poolFormat,
-        })
-        .onConflictDoUpdate({
-          target: [templatePoolRefs.templateId, templatePoolRefs.poolId],
-          set: { state: 'Allocated', errorText: null, updated: new Date() },
-        })
-        .returning();
-      targets.push({ poolRefId: ref!.id, sourceRefId: source.ref.id });
-    }
-    const jobid = await startJob(ctx, {
-      workflowType: 'prepareTemplate',
-      args: [{ templateId: template.id, targets, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
-      instanceType: 'Template',
-      instanceId: template.id,
-      zoneId: p.zoneid,
-      request: { templateid: p.templateid, zoneid: p.zoneid, storageid: p.storageid },
+    const jobid = await ctx.db.transaction(async (tx) => {
+      const plans = [];
+      for (const { pool, cluster } of pools) {
+        const format = hypervisorAdapter(cluster.hypervisor).poolFormat;
+        const fileName = `${template.id}.${EXTENSION[format]}`;
+        const [ref] = await tx
+          .insert(templatePoolRefs)
+          .values({ templateId: template.id, poolId: pool.id, installPath: fileName, format })
+          .onConflictDoUpdate({
+            target: [templatePoolRefs.templateId, templatePoolRefs.poolId],
+            set: { state: 'Allocated', errorText: null, updated: new Date() },
+            setWhere: inArray(templatePoolRefs.state, ['Failed', 'Destroyed']),
+          })
+          .returning();
+        if (!ref) {
+          const [now] = await tx
+            .select({ state: templatePoolRefs.state })
+            .from(templatePoolRefs)
+            .where(and(eq(templatePoolRefs.templateId, template.id), eq(templatePoolRefs.poolId, pool.id)));
+          if (now?.state === 'Ready') continue; // prepared already
+          throw new ApiError(
+            ErrorCode.ResourceInUse,
+            `Template ${template.name} is being prepared on or removed from pool ${pool.name}; wait for that job.`,
+          );
+        }
+        plans.push(
+          await planned(() =>
+            prepareTemplatePlan(tx, { templateId: template.id, sourceRefId: source.ref.id, poolRefId: ref.id }),
+          ),
+        );
+      }
+      return await startJob(
+        { ...ctx, db: tx },
+        {
+          workflowType: 'prepareTemplate',
+          args: [{ plans, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
+          instanceType: 'Template',
+          instanceId: template.id,
+          zoneId: p.zoneid,
+          request: { templateid: p.templateid, zoneid: p.zoneid, storageid: p.storageid },
+        },
+      );
     });
     return { jobid };
   },

@@ -14,6 +14,8 @@ import { templateKey } from '../../plugins/image-stores/layout';
 import { defineCommand, type CommandContext } from '../command';
 import { ApiError, ErrorCode, paramError } from '../errors';
 import { startJob } from '../jobs';
+import { planned } from '../planned';
+import { registerTemplatePlan } from '../../planning/jobs/templates';
 import { listResponse } from '../list';
 import { listParams, must, optional, required, UUID } from '../params';
 import { templateEntries } from '../views/template';
@@ -78,7 +80,9 @@ export const registerTemplate = defineCommand({
     const id = randomUUID();
     const format = p.format.toUpperCase();
     const key = templateKey(ctx.user.account, id, `${id}.${EXTENSION[format]}`);
-    const refIds = await ctx.db.transaction(async (tx) => {
+    // The rows, their plans and the job together: a plan that cannot be made or a job that cannot start leaves
+    // no row behind.
+    const jobid = await ctx.db.transaction(async (tx) => {
       await tx.insert(templates).values({
         id,
         name: p.name,
@@ -95,17 +99,20 @@ export const registerTemplate = defineCommand({
         .insert(templateStoreRefs)
         .values(stores.map((s) => ({ templateId: id, storeId: s.id, zoneId: s.zoneId, installPath: key })))
         .returning({ id: templateStoreRefs.id });
-      return refs.map((r) => r.id);
-    });
-    const jobid = await startJob(ctx, {
-      workflowType: 'registerTemplate',
-      args: [
-        { templateId: id, url: p.url, storeRefIds: refIds, heartbeatSeconds: ctx.config.transferHeartbeatSeconds },
-      ],
-      instanceType: 'Template',
-      instanceId: id,
-      zoneId: zone?.id ?? 'region',
-      request: { name: p.name, url: p.url, format, hypervisor: adapter.hypervisor, zoneid: p.zoneid ?? '-1' },
+      const plans = await planned(() =>
+        Promise.all(refs.map((r) => registerTemplatePlan(tx, { templateId: id, url: p.url, refId: r.id }))),
+      );
+      return await startJob(
+        { ...ctx, db: tx },
+        {
+          workflowType: 'registerTemplate',
+          args: [{ plans, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
+          instanceType: 'Template',
+          instanceId: id,
+          zoneId: zone?.id ?? 'region',
+          request: { name: p.name, url: p.url, format, hypervisor: adapter.hypervisor, zoneid: p.zoneid ?? '-1' },
+        },
+      );
     });
     return { count: 1, template: await templateEntries(ctx.db, [id]), jobid, id };
   },

@@ -1,7 +1,7 @@
 // Volumes in and out of the cloud: uploadVolume (URL → image store, checked like a template) and extractVolume
 // (a time-limited URL; a volume on primary is first copied to an image store by its host).
 import { randomUUID } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { parseChecksum } from '../../core/checksum';
 import { volumes, volumeStoreRefs } from '../../db/schema';
 import { readSetting } from '../../db/settings';
@@ -9,6 +9,9 @@ import { volumeKey } from '../../plugins/image-stores/layout';
 import { defineCommand } from '../command';
 import { ApiError, ErrorCode, paramError } from '../errors';
 import { startJob } from '../jobs';
+import { planned } from '../planned';
+import type { Plan } from '../../core/plan';
+import { extractVolumePlan, uploadVolumePlan } from '../../planning/jobs/volumes';
 import { must, optional, required } from '../params';
 import { volumeView } from '../views/volume';
 import { zoneById } from './lookup';
@@ -40,7 +43,7 @@ export const uploadVolume = defineCommand({
     const id = randomUUID();
     const format = p.format.toUpperCase();
     const key = volumeKey(ctx.user.account, id, `${id}.${EXTENSION[format]}`);
-    const refId = await ctx.db.transaction(async (tx) => {
+    const jobid = await ctx.db.transaction(async (tx) => {
       await tx.insert(volumes).values({
         id,
         name: p.name,
@@ -55,26 +58,21 @@ export const uploadVolume = defineCommand({
         .insert(volumeStoreRefs)
         .values({ volumeId: id, storeId: store.id, installPath: key })
         .returning({ id: volumeStoreRefs.id });
-      return ref!.id;
-    });
-    const jobid = await startJob(ctx, {
-      workflowType: 'uploadVolume',
-      args: [
+      const plan = await planned(() =>
+        uploadVolumePlan(tx, { volumeId: id, url: p.url, refId: ref!.id, storeId: store.id, key }),
+      );
+      return await startJob(
+        { ...ctx, db: tx },
         {
-          volumeId: id,
-          url: p.url,
-          refId,
-          storeId: store.id,
-          key,
-          heartbeatSeconds: ctx.config.transferHeartbeatSeconds,
+          workflowType: 'uploadVolume',
+          args: [{ plan, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
+          instanceType: 'Volume',
+          instanceId: id,
+          zoneId: zone.id,
+          request: { name: p.name, url: p.url, format, zoneid: zone.id },
         },
-      ],
-      instanceType: 'Volume',
-      instanceId: id,
-      zoneId: zone.id,
-      request: { name: p.name, url: p.url, format, zoneid: zone.id },
+      );
     });
-    await ctx.db.update(volumes).set({ jobId: jobid }).where(eq(volumes.id, id));
     return { jobid, id, volume: await volumeView(ctx.db, id) };
   },
 });
@@ -92,47 +90,70 @@ export const extractVolume = defineCommand({
     const volume = await volumeById(ctx, p.id);
     if (volume.zoneId !== p.zoneid) throw paramError(`Volume ${volume.name} is not in zone ${p.zoneid}.`);
     const seconds = Number(await readSetting(ctx.db, 'extract.url.expiration.interval'));
-    const common = { volumeId: volume.id, seconds, zoneId: volume.zoneId };
-    let args: Record<string, unknown>;
+    const start = (db: typeof ctx.db, plan: Plan) =>
+      startJob(
+        { ...ctx, db },
+        {
+          workflowType: 'extractVolume',
+          args: [
+            { volumeId: volume.id, zoneId: volume.zoneId, plan, heartbeatSeconds: ctx.config.transferHeartbeatSeconds },
+          ],
+          instanceType: 'Volume',
+          instanceId: volume.id,
+          zoneId: volume.zoneId,
+          request: { id: volume.id, zoneid: p.zoneid, mode: p.mode },
+        },
+      );
+    let jobid: string;
     if (volume.state === 'Uploaded') {
       const [copy] = await ctx.db
         .select()
         .from(volumeStoreRefs)
         .where(and(eq(volumeStoreRefs.volumeId, volume.id), eq(volumeStoreRefs.state, 'Ready')));
       if (!copy) throw new ApiError(ErrorCode.InternalError, `Uploaded volume ${volume.name} has no Ready copy.`);
-      args = { ...common, refId: copy.id, storeId: copy.storeId, key: copy.installPath };
+      const plan = await extractVolumePlan(ctx.db, {
+        volumeId: volume.id,
+        refId: copy.id,
+        storeId: copy.storeId,
+        key: copy.installPath,
+        seconds,
+      });
+      jobid = await start(ctx.db, plan);
     } else if (volume.state === 'Ready' && volume.poolId && volume.path) {
       await poolWithHost(ctx, volume.poolId);
       const [store] = await storesForZone(ctx, volume.zoneId, false);
       if (!store) throw paramError("No writable image store serves the volume's zone to extract it to.");
       const key = volumeKey(ctx.user.account, volume.id, volume.path);
-      const [ref] = await ctx.db
-        .insert(volumeStoreRefs)
-        .values({ volumeId: volume.id, storeId: store.id, installPath: key })
-        .onConflictDoUpdate({
-          target: [volumeStoreRefs.volumeId, volumeStoreRefs.storeId],
-          set: { state: 'Allocated', installPath: key, errorText: null, downloadPercent: 0, updated: new Date() },
-        })
-        .returning({ id: volumeStoreRefs.id });
-      args = {
-        ...common,
-        refId: ref!.id,
-        storeId: store.id,
-        key,
-        fromPool: { poolId: volume.poolId, fileName: volume.path },
-        heartbeatSeconds: ctx.config.transferHeartbeatSeconds,
-      };
+      const fromPool = { poolId: volume.poolId, fileName: volume.path };
+      jobid = await ctx.db.transaction(async (tx) => {
+        // One job per copy: a copy another extraction is writing is not taken over.
+        const [ref] = await tx
+          .insert(volumeStoreRefs)
+          .values({ volumeId: volume.id, storeId: store.id, installPath: key })
+          .onConflictDoUpdate({
+            target: [volumeStoreRefs.volumeId, volumeStoreRefs.storeId],
+            set: {
+              state: 'Allocated',
+              installPath: key,
+              errorText: null,
+              downloadPercent: 0,
+              transferState: null,
+              updated: new Date(),
+            },
+            setWhere: inArray(volumeStoreRefs.state, ['Failed', 'Destroyed', 'Ready']),
+          })
+          .returning({ id: volumeStoreRefs.id });
+        if (!ref) {
+          throw new ApiError(ErrorCode.ResourceInUse, `Volume ${volume.name} is being extracted already; wait for it.`);
+        }
+        const plan = await planned(() =>
+          extractVolumePlan(tx, { volumeId: volume.id, refId: ref.id, storeId: store.id, key, seconds, fromPool }),
+        );
+        return await start(tx, plan);
+      });
     } else {
       throw paramError(`Volume ${volume.name} is ${volume.state}; only a Ready or Uploaded volume can be extracted.`);
     }
-    const jobid = await startJob(ctx, {
-      workflowType: 'extractVolume',
-      args: [{ heartbeatSeconds: ctx.config.transferHeartbeatSeconds, ...args }],
-      instanceType: 'Volume',
-      instanceId: volume.id,
-      zoneId: volume.zoneId,
-      request: { id: volume.id, zoneid: p.zoneid, mode: p.mode },
-    });
     return { jobid };
   },
 });

@@ -13,6 +13,8 @@ import {
 import { defineCommand, type CommandContext } from '../command';
 import { ApiError, ErrorCode, paramError } from '../errors';
 import { startJob } from '../jobs';
+import { claimed, planned } from '../planned';
+import { createVolumePlan, deleteVolumeClaims, deleteVolumePlan } from '../../planning/jobs/volumes';
 import { listResponse } from '../list';
 import { listParams, must, optional, required } from '../params';
 import { volumeEntries, volumeView } from '../views/volume';
@@ -118,29 +120,32 @@ export const createVolume = defineCommand({
     const { pool, adapter } = await choosePool(ctx, zone.id, p.storageid, hypervisor);
     const format = adapter.poolFormat;
     const fileName = volumeFileName(id, format);
-    await ctx.db.insert(volumes).values({
-      id,
-      name: p.name ?? `volume-${id.slice(0, 8)}`,
-      zoneId: zone.id,
-      poolId: pool.id,
-      path: fileName,
-      format,
-      size: p.size !== undefined ? p.size * GiB : undefined,
-      templateId: source?.type === 'template' ? source.id : undefined,
-      snapshotId: source?.type === 'snapshot' ? source.id : undefined,
-      ownerId: ctx.user.id,
+    const jobid = await ctx.db.transaction(async (tx) => {
+      await tx.insert(volumes).values({
+        id,
+        name: p.name ?? `volume-${id.slice(0, 8)}`,
+        zoneId: zone.id,
+        poolId: pool.id,
+        path: fileName,
+        format,
+        size: p.size !== undefined ? p.size * GiB : undefined,
+        templateId: source?.type === 'template' ? source.id : undefined,
+        snapshotId: source?.type === 'snapshot' ? source.id : undefined,
+        ownerId: ctx.user.id,
+      });
+      const plan = await planned(() => createVolumePlan(tx, { volumeId: id, poolId: pool.id, fileName, source }));
+      return await startJob(
+        { ...ctx, db: tx },
+        {
+          workflowType: 'createVolume',
+          args: [{ plan, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
+          instanceType: 'Volume',
+          instanceId: id,
+          zoneId: zone.id,
+          request: { name: p.name, zoneid: zone.id, size: p.size, templateid: p.templateid, snapshotid: p.snapshotid },
+        },
+      );
     });
-    const jobid = await startJob(ctx, {
-      workflowType: 'createVolume',
-      args: [
-        { volumeId: id, poolId: pool.id, fileName, source, heartbeatSeconds: ctx.config.transferHeartbeatSeconds },
-      ],
-      instanceType: 'Volume',
-      instanceId: id,
-      zoneId: zone.id,
-      request: { name: p.name, zoneid: zone.id, size: p.size, templateid: p.templateid, snapshotid: p.snapshotid },
-    });
-    await ctx.db.update(volumes).set({ jobId: jobid }).where(eq(volumes.id, id));
     return { jobid, id, volume: await volumeView(ctx.db, id) };
   },
 });
@@ -172,7 +177,7 @@ export const listVolumes = defineCommand({
   },
 });
 
-const BUSY_VOLUME = ['Creating', 'Migrating', 'UploadOp'];
+const BUSY_VOLUME = ['Creating', 'Migrating', 'UploadOp', 'Destroy'];
 
 export const deleteVolume = defineCommand({
   name: 'deleteVolume',
@@ -195,20 +200,31 @@ export const deleteVolume = defineCommand({
       .select()
       .from(volumeStoreRefs)
       .where(and(eq(volumeStoreRefs.volumeId, volume.id), inArray(volumeStoreRefs.state, ['Ready', 'Failed'])));
-    const jobid = await startJob(ctx, {
-      workflowType: 'deleteVolume',
-      args: [
+    const onPool = volume.poolId !== null && volume.path !== null && volume.state !== 'Allocated';
+    const refs = copies.map((c) => ({ refId: c.id, storeId: c.storeId, key: c.installPath }));
+    const from = [volume.state as 'Ready' | 'Error' | 'Allocated' | 'Uploaded' | 'UploadError'];
+    const plan = deleteVolumePlan({
+      volumeId: volume.id,
+      ...(onPool ? { onPool: { poolId: volume.poolId!, fileName: volume.path! } } : {}),
+      copies: refs,
+    });
+    const jobid = await ctx.db.transaction(async (tx) => {
+      await claimed(
+        tx,
+        deleteVolumeClaims({ volumeId: volume.id, from, copies: refs }),
+        `Volume ${volume.name} is being worked on by another job; wait for it to end.`,
+      );
+      return await startJob(
+        { ...ctx, db: tx },
         {
-          volumeId: volume.id,
-          onPool: volume.poolId !== null && volume.state !== 'Allocated',
-          copies: copies.map((c) => ({ refId: c.id, storeId: c.storeId, key: c.installPath })),
-          heartbeatSeconds: ctx.config.transferHeartbeatSeconds,
+          workflowType: 'deleteVolume',
+          args: [{ plan, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
+          instanceType: 'Volume',
+          instanceId: volume.id,
+          zoneId: volume.zoneId,
+          request: { id: volume.id },
         },
-      ],
-      instanceType: 'Volume',
-      instanceId: volume.id,
-      zoneId: volume.zoneId,
-      request: { id: volume.id },
+      );
     });
     return { jobid };
   },

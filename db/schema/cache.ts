@@ -1,12 +1,13 @@
 // What lives on cache (staging) stores and who is using it. CloudStack keeps a ref_cnt on the store_ref row and
 // loses it when a management server dies; here each user holds a lease with an expiry, so a dead worker's claim
 // ends by itself (expireCacheLeases) and eviction never removes bytes someone is still reading or writing.
+import type { CacheLeaseState } from '../../core/state-machine';
 import { bigint, index, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { imageStores } from './image-stores';
 
 export type CacheObjectType = 'template' | 'snapshot' | 'volume';
 export type CacheObjectState = 'Creating' | 'Ready' | 'Evicted';
-export type CacheLeaseState = 'Active' | 'Released' | 'Expired';
+export type { CacheLeaseState } from '../../core/state-machine';
 
 /** One object (by key) on one cache store. Evicted rows stay as history until the store is deleted. */
 export const cacheObjects = pgTable(

@@ -1,4 +1,5 @@
 // The physical inventory: zones, pods, clusters, hypervisor hosts and the primary storage pools they see.
+import type { HostState } from '../../core/state-machine';
 import { bigint, integer, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 const created = () => timestamp('created', { withTimezone: true }).notNull().defaultNow();
@@ -41,8 +42,7 @@ export const clusters = pgTable('clusters', {
   created: created(),
 });
 
-/** Host states (CloudStack's Status): Connecting while addHost probes it, Up once probed, Error with the reason. */
-export type HostState = 'Connecting' | 'Up' | 'Down' | 'Error';
+export type { HostState } from '../../core/state-machine';
 
 export const hosts = pgTable('hosts', {
   id: uuid('id').primaryKey().defaultRandom(),

@@ -1,13 +1,14 @@
 // Templates (and ISOs) and where each lives: one store-ref row per image store holding it (CloudStack's
 // template_store_ref) and one pool-ref row per primary pool it was prepared on (template_spool_ref).
 import { bigint, boolean, integer, jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import type { CopyState, TemplateState } from '../../core/state-machine';
 import type { MultipartState } from '../../plugins/image-stores/contract';
 import { users } from './accounts';
 import { imageStores } from './image-stores';
 import { storagePools, zones } from './inventory';
 
-/** CloudStack's ObjectInDataStore states. */
-export type StoreRefState = 'Allocated' | 'Creating' | 'Ready' | 'Copying' | 'Destroying' | 'Destroyed' | 'Failed';
+/** CloudStack's ObjectInDataStore states (core/state-machine.ts has their transitions). */
+export type StoreRefState = CopyState;
 
 export const templates = pgTable('templates', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -28,7 +29,7 @@ export const templates = pgTable('templates', {
   ownerId: uuid('owner_id')
     .notNull()
     .references(() => users.id),
-  state: text('state').$type<'Active' | 'Inactive'>().notNull().default('Active'),
+  state: text('state').$type<TemplateState>().notNull().default('Active'),
   removed: timestamp('removed', { withTimezone: true }),
   created: timestamp('created', { withTimezone: true }).notNull().defaultNow(),
 });

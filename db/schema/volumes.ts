@@ -1,28 +1,14 @@
 // Volumes (disk images on primary pools) and their snapshots, with the copies each has on image stores
 // (CloudStack's volumes + volume_store_ref, snapshots + snapshot_store_ref).
 import { bigint, integer, jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import type { SnapshotState, VolumeState } from '../../core/state-machine';
 import type { MultipartState } from '../../plugins/image-stores/contract';
 import { users } from './accounts';
 import { imageStores } from './image-stores';
 import { storagePools, zones } from './inventory';
 import { templates, type StoreRefState } from './templates';
 
-/** CloudStack's Volume.State, the ones Ferry uses. */
-export type VolumeState =
-  | 'Allocated'
-  | 'Creating'
-  | 'Ready'
-  | 'Migrating'
-  | 'Destroy'
-  | 'Expunged'
-  | 'UploadOp'
-  | 'Uploaded'
-  | 'UploadError'
-  | 'Error';
-
-/** CloudStack's Snapshot.State. */
-export type SnapshotState =
-  'Allocated' | 'Creating' | 'CreatedOnPrimary' | 'BackingUp' | 'BackedUp' | 'Destroying' | 'Destroyed' | 'Error';
+export type { SnapshotState, VolumeState } from '../../core/state-machine';
 
 export const volumes = pgTable('volumes', {
   id: uuid('id').primaryKey().defaultRandom(),

@@ -6,7 +6,9 @@ export const Priority = { CANT_HANDLE: 0, DEFAULT: 1, HYPERVISOR: 2, PLUGIN: 3, 
 export type Priority = (typeof Priority)[keyof typeof Priority];
 export const priorityName = (p: Priority) => Object.entries(Priority).find(([, v]) => v === p)![0];
 
-export type DiskFormat = 'QCOW2' | 'VHD' | 'VMDK' | 'OVA' | 'RAW' | 'ISO';
+import type { DiskFormat, MotionStep, ObjectType } from '../../core/plan';
+
+export type { DiskFormat, MotionStep, ObjectType } from '../../core/plan';
 
 export interface UrlEndpoint {
   kind: 'url';
@@ -42,8 +44,6 @@ export interface PoolEndpoint {
   hostPullsUrls: boolean;
 }
 
-export type ObjectType = 'template' | 'snapshot' | 'volume';
-
 export type MotionEndpoint = UrlEndpoint | StoreEndpoint | PoolEndpoint;
 
 /** A cache (staging) store that both Ferry and the pool's hosts can reach, as the cache allocator chose it. */
@@ -71,49 +71,17 @@ export interface MotionRequest {
   size?: number;
 }
 
-/** One step of a plan: an activity and what it needs. Each step that creates something names its undo. */
-export type PlanStep =
-  | { step: 'download'; url: string; storeId: string; key: string; format: DiskFormat; checksum?: string }
-  | { step: 'copy-within-store'; storeId: string; fromKey: string; toKey: string }
-  | { step: 'stream-between-stores'; fromStoreId: string; fromKey: string; toStoreId: string; toKey: string }
-  | {
-      step: 'host-fetch-convert';
-      hostId: string;
-      /** Where the host reads the source: an expiring URL of the store, or a path it mounts. */
-      source: { storeId: string; key: string } | { path: string };
-      sourceFormat: DiskFormat;
-      poolPath: string;
-      fileName: string;
-      targetFormat: DiskFormat;
-      /** Compare the converted disk's guest-visible content with the source before it takes its name. */
-      verify?: boolean;
-    }
-  /** Drops a temporary copy (a staged object on a cache store) once the steps after it are done. */
-  | { step: 'remove-store-object'; storeId: string; key: string }
-  /** The host uploads a file to a store through part-upload URLs (resumable, part by part). */
-  | { step: 'host-push'; hostId: string; path: string; storeId: string; key: string }
-  /** The host copies a file to a path it mounts (an NFS store or cache store), whole or not at all. */
-  | {
-      step: 'host-copy-to-path';
-      hostId: string;
-      fromPath: string;
-      toPath: string;
-      /** The store object the path is (the store mounted on the host). */
-      into: { storeId: string; key: string };
-    }
-  /** Takes a lease on cache space for `key` (released by compensation, or by expiry if the worker dies). */
-  | { step: 'reserve-cache'; storeId: string; key: string; bytes: number; objectType: ObjectType; objectId: string }
-  /** Ends the lease: the object stays for reuse (templates) or is removed. */
-  | { step: 'release-cache'; storeId: string; key: string; keepObject: boolean };
+export type { PlanStep } from '../../core/plan';
 
 export interface MotionPlan {
   strategy: string;
-  steps: PlanStep[];
+  /** Each step that creates something carries its undo (plugins/motion/undo.ts), and its lease scope if staged. */
+  steps: MotionStep[];
 }
 
 export interface DataMotionStrategy {
   readonly name: string;
   readonly description: string;
   rate(request: MotionRequest): Priority;
-  plan(request: MotionRequest): PlanStep[];
+  plan(request: MotionRequest): MotionStep[];
 }

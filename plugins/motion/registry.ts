@@ -10,6 +10,7 @@ import { storeStreamCopy } from './strategies/store-stream-copy';
 import { storeToPoolDirect } from './strategies/store-to-pool-direct';
 import { storeToPoolViaCache } from './strategies/store-to-pool-via-cache';
 import { urlToStore } from './strategies/url-to-store';
+import { withUndos } from './undo';
 
 export const motionStrategies: readonly DataMotionStrategy[] = [
   urlToStore,
@@ -49,5 +50,5 @@ export function chooseMotion(
     }
     return { strategy: strategy.name, priority: priorityName(priority) };
   });
-  return { ratings, plan: winner ? { strategy: winner.name, steps: winner.plan(request) } : undefined };
+  return { ratings, plan: winner ? { strategy: winner.name, steps: withUndos(winner.plan(request)) } : undefined };
 }

@@ -12,7 +12,7 @@ import { cs, csJob } from '../support/cs';
 import { killLabSshd, runOnLabHost, startLabSshd } from '../support/lab-hosts';
 import { buildLabInventory, removeLabInventoryStorage, type LabInventory } from '../support/lab-inventory';
 import { adminApi, stack, unique } from '../support/stack';
-import { recordHistory, temporalClient } from '../support/temporal';
+import { recordHistory, temporalClient, jobPlans } from '../support/temporal';
 import { startTestWorker } from './global-setup';
 
 type Entity = { id: string; name: string; state: string } & Record<string, unknown>;
@@ -139,8 +139,7 @@ describe('migrateVolume moves a volume and verifies it', () => {
     expect(moved).toMatchObject({ state: 'Ready', storageid: kvmA2.id, format: 'QCOW2' });
     expect(sameContent(moved, reference)).toBe(true);
     expect(filesOf(poolPath('primary-kvm-a'), v.id)).toEqual([]);
-    const memo = (await (await temporalClient()).workflow.getHandle(jobid).describe()).memo as { strategy: string };
-    expect(memo.strategy).toBe('hypervisor-storage-motion');
+    expect((await jobPlans(jobid))[0]!.strategy).toBe('hypervisor-storage-motion');
     await recordHistory(jobid, 'migrateVolume-success');
   });
 

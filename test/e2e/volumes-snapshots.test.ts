@@ -12,7 +12,7 @@ import { cs, csJob } from '../support/cs';
 import { runOnLabHost } from '../support/lab-hosts';
 import { buildLabInventory, removeLabInventoryStorage, type LabInventory } from '../support/lab-inventory';
 import { adminApi, stack, unique } from '../support/stack';
-import { recordHistory, temporalClient } from '../support/temporal';
+import { recordHistory, jobPlans } from '../support/temporal';
 
 type Entity = { id: string; name: string; state: string } & Record<string, unknown>;
 
@@ -73,8 +73,8 @@ async function compare(host: string, a: { path: string; format: string }, b: { p
 }
 
 async function workflowMemo(jobid: string) {
-  const described = await (await temporalClient()).workflow.getHandle(jobid).describe();
-  return described.memo as { strategy?: string; plan?: { steps: { step: string; storeId?: string }[] } };
+  const [plan] = await jobPlans(jobid);
+  return { strategy: plan?.strategy, plan: plan as { steps: { step: string; storeId?: string }[] } | undefined };
 }
 
 beforeAll(async () => {

@@ -18,9 +18,10 @@ export const poolToPoolViaCache: DataMotionStrategy = {
     const key = cacheKey(objectType, objectId, from.fileName);
     const staged = `${cache.hostPath}/${key}`;
     return [
-      { step: 'reserve-cache', storeId: cache.storeId, key, bytes: size ?? 0, objectType, objectId },
+      { step: 'reserve-cache', lease: 'staging', storeId: cache.storeId, key, bytes: size ?? 0, objectType, objectId },
       {
         step: 'host-copy-to-path',
+        lease: 'staging',
         hostId: from.hostId,
         fromPath: `${from.path}/${from.fileName}`,
         toPath: staged,
@@ -36,7 +37,7 @@ export const poolToPoolViaCache: DataMotionStrategy = {
         targetFormat: to.targetFormat,
         verify: true,
       },
-      { step: 'release-cache', storeId: cache.storeId, key, keepObject: false },
+      { step: 'release-cache', lease: 'staging', storeId: cache.storeId, key, keepObject: false },
     ];
   },
 };

@@ -14,16 +14,17 @@ export const poolToStoreViaCache: DataMotionStrategy = {
     if (from.kind !== 'primary-pool' || to.kind !== 'image-store' || !cache) return [];
     const key = cacheKey(objectType, objectId, from.fileName.replace(/^\./, ''));
     return [
-      { step: 'reserve-cache', storeId: cache.storeId, key, bytes: size ?? 0, objectType, objectId },
+      { step: 'reserve-cache', lease: 'staging', storeId: cache.storeId, key, bytes: size ?? 0, objectType, objectId },
       {
         step: 'host-copy-to-path',
+        lease: 'staging',
         hostId: from.hostId,
         fromPath: `${from.path}/${from.fileName}`,
         toPath: `${cache.hostPath}/${key}`,
         into: { storeId: cache.storeId, key },
       },
       { step: 'stream-between-stores', fromStoreId: cache.storeId, fromKey: key, toStoreId: to.storeId, toKey: to.key },
-      { step: 'release-cache', storeId: cache.storeId, key, keepObject: false },
+      { step: 'release-cache', lease: 'staging', storeId: cache.storeId, key, keepObject: false },
     ];
   },
 };

@@ -1,5 +1,5 @@
 import { cacheKey } from '../cache-key';
-import { Priority, type DataMotionStrategy, type PlanStep } from '../contract';
+import { Priority, type DataMotionStrategy, type MotionStep } from '../contract';
 
 /**
  * Through a cache store (the seed's path for XenServer): Ferry stages the object on a cache store the pool's host
@@ -15,11 +15,12 @@ export const storeToPoolViaCache: DataMotionStrategy = {
   plan({ from, to, cache, format, objectId, objectType, size }) {
     if (from.kind !== 'image-store' || to.kind !== 'primary-pool' || !cache) return [];
     const key = cache.cachedKey ?? cacheKey(objectType, objectId, from.key.split('/').pop()!);
-    const stage: PlanStep[] = cache.cachedKey
+    const stage: MotionStep[] = cache.cachedKey
       ? []
       : [
           {
             step: 'stream-between-stores',
+            lease: 'staging',
             fromStoreId: from.storeId,
             fromKey: from.key,
             toStoreId: cache.storeId,
@@ -27,7 +28,7 @@ export const storeToPoolViaCache: DataMotionStrategy = {
           },
         ];
     return [
-      { step: 'reserve-cache', storeId: cache.storeId, key, bytes: size ?? 0, objectType, objectId },
+      { step: 'reserve-cache', lease: 'staging', storeId: cache.storeId, key, bytes: size ?? 0, objectType, objectId },
       ...stage,
       {
         step: 'host-fetch-convert',
@@ -38,7 +39,7 @@ export const storeToPoolViaCache: DataMotionStrategy = {
         fileName: to.fileName,
         targetFormat: to.targetFormat,
       },
-      { step: 'release-cache', storeId: cache.storeId, key, keepObject: objectType === 'template' },
+      { step: 'release-cache', lease: 'staging', storeId: cache.storeId, key, keepObject: objectType === 'template' },
     ];
   },
 };

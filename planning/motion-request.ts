@@ -1,7 +1,7 @@
 // Planning a data motion: turn catalogue rows into the endpoints strategies rate, then let the registry choose.
-// Shared by the planMotion activity (the plan is recorded in the workflow's history) and explainDataMotion.
+// Used by the plan builders at the API (the plan is the workflow's input, recorded in its history) and by
+// explainDataMotion, so what is explained is what runs.
 import { and, asc, eq } from 'drizzle-orm';
-import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../core/failures';
 import type { Db } from '../db/client';
 import { poolAndHost } from '../db/pool-host';
@@ -12,12 +12,14 @@ import type {
   CacheOption,
   DiskFormat,
   MotionEndpoint,
+  MotionPlan,
   MotionRequest,
   ObjectType,
   StoreEndpoint,
 } from '../plugins/motion/contract';
 import { chooseMotion, type MotionChoice } from '../plugins/motion/registry';
-import { chooseCacheStore, type CachePlacement } from './cache-leases';
+import { PlanRefused } from './refusal';
+import { chooseCacheStore, type CachePlacement } from './cache-placement';
 
 /** Sources and targets by catalogue row (what workflows pass) or by place (what explainDataMotion asks about). */
 export type MotionSource =
@@ -38,7 +40,7 @@ export interface PlanMotionInput {
   live?: boolean;
 }
 
-const notFound = (what: string) => ApplicationFailure.nonRetryable(`${what} no longer exists`, FailureType.NotFound);
+const notFound = (what: string) => new PlanRefused(FailureType.NotFound, `${what} no longer exists`);
 
 async function storeRef(db: Db, storeRefId: string): Promise<{ storeId: string; key: string }> {
   const [ref] = await db.select().from(templateStoreRefs).where(eq(templateStoreRefs.id, storeRefId));
@@ -87,9 +89,9 @@ async function poolEndpoint(
   if (!row) throw notFound(`primary storage pool ${place.poolId}`);
   const { host } = row;
   if (!host) {
-    throw ApplicationFailure.nonRetryable(
-      `no host of cluster ${row.cluster.name} is Up to prepare pool ${row.pool.name}`,
-      FailureType.NoMotionPlan,
+    throw new PlanRefused(
+      FailureType.NoHostUp,
+      `No host of cluster ${row.cluster.name} is Up to work on pool ${row.pool.name}.`,
     );
   }
   const adapter = hypervisorAdapter(row.cluster.hypervisor);
@@ -200,17 +202,19 @@ export async function planMotion(db: Db, input: PlanMotionInput): Promise<Motion
     // The common field failure (CloudStack #7337): a hypervisor that needs a staging store, and the zone has none.
     const pool = [request.from, request.to].find((e) => e.kind === 'primary-pool' && !e.hostPullsUrls);
     if (pool?.kind === 'primary-pool' && !request.cache) {
-      throw ApplicationFailure.nonRetryable(
+      throw new PlanRefused(
+        FailureType.NoMotionPlan,
         `Pool ${pool.poolName} has no usable cache (staging) store: its hosts cannot read or write object stores ` +
           'directly, so data must be staged; add one with createSecondaryStagingStore in its zone.',
-        FailureType.NoMotionPlan,
       );
     }
     const ratings = choice.ratings.map((r) => `${r.strategy}: ${r.priority}`).join(', ');
-    throw ApplicationFailure.nonRetryable(
-      `no data-motion strategy can do this move (${ratings})`,
-      FailureType.NoMotionPlan,
-    );
+    throw new PlanRefused(FailureType.NoMotionPlan, `No data-motion strategy can do this move (${ratings}).`);
   }
   return choice;
+}
+
+/** The winning strategy's plan for a move, or PlanRefused saying why there is none. */
+export async function motionPlan(db: Db, input: PlanMotionInput): Promise<MotionPlan> {
+  return (await planMotion(db, input)).plan!;
 }
