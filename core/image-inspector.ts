@@ -16,7 +16,8 @@
 // OVA the same for one member at a time. Never the whole image.
 //
 // Rules (Refusal.rule):
-//   format-mismatch      the content is not the claimed format (text, empty, or another disk format)
+//   format-mismatch      the content is not the claimed format (text, empty, or another disk format; RAW and ISO
+//                        content must not start with the header of a format qemu-img could probe, QED or VHDX...)
 //   qcow2-backing-file   a qcow2 names a backing file
 //   qcow2-data-file      a qcow2 keeps its data in an external file (incompatible feature bit 2, header extension)
 //   qcow2-encrypted      a qcow2 is encrypted
@@ -149,7 +150,6 @@ class Stream {
   private headPlanned = false;
   readonly tail = new Uint8Array(TAIL_BYTES);
   tailLength = 0;
-  gapped = false;
   readonly tar: TarWalk | undefined;
 
   constructor(walkTar: boolean) {
@@ -176,7 +176,6 @@ class Stream {
     if (length === 0) return;
     this.headClosed = true;
     this.tailLength = 0;
-    this.gapped = true;
     this.tar?.interrupt();
     this.position += length;
   }
@@ -255,7 +254,6 @@ function judge(stream: Stream, claimed: ImageFormat | undefined, memberName?: st
   const total = stream.position;
   const headForSniff = stream.head.subarray(0, Math.min(stream.headLength, HEAD_SIZE));
   const tailForSniff = stream.end(TAIL_SIZE);
-  // A gap before the end means the tail is not the last 512 bytes unless it was read after the gap.
   const format = sniffFormat(headForSniff, tailForSniff, total);
   const refusals: Refusal[] = [];
   const prefix = memberName === undefined ? '' : `OVA member ${quote(memberName)}: `;
@@ -271,6 +269,12 @@ function judge(stream: Stream, claimed: ImageFormat | undefined, memberName?: st
 
   if (claimed !== undefined && !formatMatches(claimed, format)) {
     ctx.refuse('format-mismatch', mismatchMessage(claimed, format));
+  }
+  // Plain data must not carry another disk format's header either: qemu-img, asked to probe it one day, would read
+  // it as that format (QED, like qcow2, has backing files).
+  const other = format === 'RAW' || format === 'ISO' ? otherDiskFormat(headForSniff) : undefined;
+  if (claimed !== undefined && other !== undefined) {
+    ctx.refuse('format-mismatch', `The image is ${article(other)} image, which Ferry does not accept as ${claimed}.`);
   }
   // The checks of what the content really is run even on a mismatch: "it is a qcow2 with a backing file" is the
   // useful half of the answer.
@@ -306,6 +310,16 @@ function mismatchMessage(claimed: ImageFormat, format: SniffedFormat): string {
 }
 
 const article = (format: string) => `${/^[AEIOU]/.test(format) ? 'an' : 'a'} ${format}`;
+
+/** Disk formats qemu-img can probe that Ferry does not take: their headers must not hide in "plain" data. */
+function otherDiskFormat(head: Uint8Array): string | undefined {
+  if (startsWith(head, 0, ascii('QED\0'))) return 'QED';
+  if (startsWith(head, 0, ascii('vhdxfile'))) return 'VHDX';
+  if (startsWith(head, 0, [...ascii('LUKS'), 0xba, 0xbe])) return 'LUKS';
+  if (startsWith(head, 0, ascii('COWD'))) return 'VMDK3';
+  if (startsWith(head, 0x40, [0x7f, 0x10, 0xda, 0xbe])) return 'VDI';
+  return undefined;
+}
 
 const CHECKERS: Partial<Record<SniffedFormat, Checker>> = {
   QCOW2: checkQcow2,
@@ -871,7 +885,11 @@ class TarWalk {
         this.refuse('ova-member', `The OVA has a member named ${quote(name)}, outside the archive's own directory.`);
       }
       if (!/\.(ovf|mf|cert)$/i.test(name)) this.member.stream = new Stream(false);
-    } else if (type !== 'g' && type !== '5') {
+    } else if (type === '5') {
+      if (!safeMemberName(name)) {
+        this.refuse('ova-member', `The OVA has a directory named ${quote(name)}, outside the archive's own directory.`);
+      }
+    } else if (type !== 'g') {
       this.refuse(
         'ova-member',
         `The OVA has a member ${quote(name)} of tar type ${quote(type)}; only files are accepted.`,

@@ -112,15 +112,33 @@ export function inspectImageSample(format: ImageFormat, size: number, outputs: r
   return inspector.finish(size);
 }
 
-/** `od -A n -t x1` output ("51 46 49 fb ...") as bytes. */
+/** `od -A n -t x1` output ("51 46 49 fb ...") as bytes; scanned by hand, since a MiB of it is a million words. */
 function parseOd(text: string): Uint8Array {
-  const words = text.split(/\s+/).filter((w) => w.length > 0);
-  const bytes = new Uint8Array(words.length);
-  words.forEach((word, i) => {
-    if (!/^[0-9a-f]{2}$/i.test(word)) throw new Error(`od printed ${JSON.stringify(word.slice(0, 20))}`);
-    bytes[i] = parseInt(word, 16);
-  });
-  return bytes;
+  const bytes = new Uint8Array(Math.ceil(text.length / 3));
+  let count = 0;
+  for (let i = 0; i < text.length;) {
+    const c = text.charCodeAt(i);
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+      i++;
+      continue;
+    }
+    const high = hexDigit(c);
+    const low = hexDigit(text.charCodeAt(i + 1));
+    const after = text.charCodeAt(i + 2);
+    if (high < 0 || low < 0 || !(Number.isNaN(after) || after === 0x20 || after === 0x0a || after === 0x0d)) {
+      throw new Error(`od printed ${JSON.stringify(text.slice(i, i + 20))}`);
+    }
+    bytes[count++] = high * 16 + low;
+    i += 2;
+  }
+  return bytes.subarray(0, count);
+}
+
+function hexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  return -1;
 }
 
 /**
