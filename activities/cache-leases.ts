@@ -91,7 +91,6 @@ export function createCacheLeaseActivities({ db, withStore }: { db: Db; withStor
   }
 
   return {
-
     readCacheReplacementSettings: (): Promise<CacheReplacementSettings> => readCacheReplacementSettings(db),
 
     /**

@@ -9,11 +9,7 @@ import { applyTransitions, RowElsewhere, RowMissing } from '../db/transitions';
 
 export function createCatalogueActivities({ db }: { db: Db }) {
   return {
-    async applyTransitions(input: {
-      transitions: Transition[];
-      facts?: PlanFacts;
-      errorText?: string;
-    }): Promise<void> {
+    async applyTransitions(input: { transitions: Transition[]; facts?: PlanFacts; errorText?: string }): Promise<void> {
       try {
         // Every row a job moves names the job (queryAsyncJobResult reads transfer progress by it).
         const jobId = Context.current().info.workflowExecution?.workflowId;

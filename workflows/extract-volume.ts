@@ -21,7 +21,13 @@ export async function extractVolume(input: ExtractVolumeInput): Promise<ExtractV
   const { url } = await runPlan(input.plan, { ...input, onStep: progress.onStep });
   return {
     response: {
-      volume: { id: input.volumeId, url: url!, extractMode: 'HTTP_DOWNLOAD', state: 'DOWNLOAD_URL_CREATED', zoneid: input.zoneId },
+      volume: {
+        id: input.volumeId,
+        url: url!,
+        extractMode: 'HTTP_DOWNLOAD',
+        state: 'DOWNLOAD_URL_CREATED',
+        zoneid: input.zoneId,
+      },
     },
   };
 }
