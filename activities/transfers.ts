@@ -14,7 +14,7 @@ import type { ImageStoreDriver, MultipartState } from '../plugins/image-stores/c
 import type { PlanStep } from '../plugins/motion/contract';
 import { completeUpload, withPart } from '../plugins/image-stores/multipart-state';
 import { partsOf } from './byte-parts';
-import { openSource } from './fetch-source';
+import { openSource } from '../net/fetch-source';
 import { savedTransferState, saveTransferState, type RefKind } from './store-ref-progress';
 import type { WithStore } from './store-access';
 

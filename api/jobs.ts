@@ -5,8 +5,8 @@ import { ApplicationFailure, TemporalFailure, TypedSearchAttributes } from '@tem
 import { eq } from 'drizzle-orm';
 import { ErrorCode, failureErrorCode, isFailureType } from '../core/failures';
 import { asyncJobs, snapshotStoreRefs, templateStoreRefs, volumeStoreRefs } from '../db/schema';
-import { FerryCommand, FerryObjectId, FerryObjectType, FerryZone } from '../workflows/search-attributes';
-import { progressQuery } from '../workflows/progress';
+import { FerryCommand, FerryObjectId, FerryObjectType, FerryZone } from '../core/search-attributes';
+import { progressQuery } from '../core/progress';
 import type { CommandContext } from './command';
 import { ApiError } from './errors';
 import { csDate } from './views/format';

@@ -6,7 +6,7 @@
 import { CancellationScope, log, setHandler, upsertMemo } from '@temporalio/workflow';
 import { catalogue, cleanup, movers } from './activity-proxies';
 import { asWorkflowFailure, failureReason } from './failure';
-import { progressQuery } from './progress';
+import { progressQuery } from '../core/progress';
 import { runPlan } from './run-plan';
 import { Saga } from './saga';
 

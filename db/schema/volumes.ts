@@ -1,7 +1,7 @@
 // Volumes (disk images on primary pools) and their snapshots, with the copies each has on image stores
 // (CloudStack's volumes + volume_store_ref, snapshots + snapshot_store_ref).
 import { bigint, integer, jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
-import type { MultipartState } from '../../plugins/image-stores/contract';
+import type { MultipartState } from '../../core/multipart-state';
 import { users } from './accounts';
 import { imageStores } from './image-stores';
 import { storagePools, zones } from './inventory';
