@@ -13,7 +13,7 @@ import { readSetting } from '../db/settings';
 import type { PlanStep, RowRef } from '../core/plan';
 import type { ImageStoreDriver, MultipartState } from '../plugins/image-stores/contract';
 import { partsOf } from './byte-parts';
-import { openSource } from './fetch-source';
+import { openSource } from '../net/fetch-source';
 import type { WithStore } from './store-access';
 import { completeTransfer, transferParts, type PartSource } from './transfer-engine';
 

@@ -23,6 +23,8 @@ export interface CommandContext {
   user: ApiUser;
   /** The command being run (its name as listApis gives it). */
   command: string;
+  /** The request's idempotencykey: a job it starts gets the id derived from it (api/idempotency.ts). */
+  idempotencyKey?: string | undefined;
 }
 
 export type ResponseBody = Record<string, unknown>;

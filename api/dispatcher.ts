@@ -8,6 +8,7 @@ import { authenticate, paramOf } from './auth';
 import type { ApiCommand, ResponseBody } from './command';
 import { findCommand } from './commands';
 import { ApiError, ErrorCode } from './errors';
+import { idempotencyKeyOf, runOnce } from './idempotency';
 import { ParamFormatError } from './params';
 
 export interface DispatcherDeps {
@@ -24,7 +25,16 @@ export interface ApiReply {
   body: Record<string, unknown>;
 }
 
-export async function dispatch(deps: DispatcherDeps, params: ReadonlyMap<string, string>): Promise<ApiReply> {
+/** What the HTTP layer read from the request besides its parameters. */
+export interface RequestHeaders {
+  idempotencyKey?: string | undefined;
+}
+
+export async function dispatch(
+  deps: DispatcherDeps,
+  params: ReadonlyMap<string, string>,
+  headers: RequestHeaders = {},
+): Promise<ApiReply> {
   const commandName = paramOf(params, 'command') ?? '';
   const envelope = `${commandName.toLowerCase() || 'error'}response`;
   const started = Date.now();
@@ -43,7 +53,14 @@ export async function dispatch(deps: DispatcherDeps, params: ReadonlyMap<string,
       );
     }
     const values = parseParams(command, params);
-    const body = await command.handle(values, { ...deps, user: caller, command: command.name });
+    const key = idempotencyKeyOf(paramOf(params, 'idempotencykey'), headers.idempotencyKey);
+    const run = () => command.handle(values, { ...deps, user: caller, command: command.name, idempotencyKey: key });
+    const body = key
+      ? await runOnce(
+          { db: deps.db, hashKey: deps.config.masterKey, user: caller, command: command.name, key, values },
+          run,
+        )
+      : await run();
     reply = { status: 200, body: { [envelope]: body } };
   } catch (err) {
     const apiError =

@@ -47,8 +47,11 @@ export function createApiServer(deps: DispatcherDeps & { links: DownloadLinks })
     if (req.method !== 'GET' && req.method !== 'POST') {
       return send(405, { errorresponse: { errorcode: 405, errortext: 'use GET or POST' } });
     }
+    // Sent twice, the header's values are joined with ", ", which no key may contain: refused, not guessed.
+    const header = req.headers['idempotency-key'];
+    const idempotencyKey = Array.isArray(header) ? header.join(', ') : header;
     readParams(req, url)
-      .then((params) => dispatch(deps, params))
+      .then((params) => dispatch(deps, params, { idempotencyKey }))
       .then((reply) => send(reply.status, reply.body))
       .catch((err: Error) =>
         send(430, { errorresponse: { errorcode: 430, cserrorcode: 9999, errortext: err.message } }),

@@ -6,10 +6,11 @@ import { eq } from 'drizzle-orm';
 import { ErrorCode, failureErrorCode, isFailureType } from '../core/failures';
 import type { Plan } from '../core/plan';
 import { asyncJobs, snapshotStoreRefs, templateStoreRefs, volumeStoreRefs } from '../db/schema';
-import { FerryCommand, FerryObjectId, FerryObjectType, FerryZone } from '../workflows/search-attributes';
-import { progressQuery } from '../workflows/progress';
+import { FerryCommand, FerryObjectId, FerryObjectType, FerryZone } from '../core/search-attributes';
+import { progressQuery } from '../core/progress';
 import type { CommandContext } from './command';
 import { ApiError } from './errors';
+import { keyedJobId } from './idempotency';
 import { csDate } from './views/format';
 import { instanceView } from './views/instance';
 
@@ -24,14 +25,19 @@ export interface JobStart {
 }
 
 export async function startJob(ctx: CommandContext, job: JobStart): Promise<string> {
-  const jobId = randomUUID();
-  await ctx.db.insert(asyncJobs).values({
-    id: jobId,
-    command: ctx.command,
-    userId: ctx.user.id,
-    instanceType: job.instanceType,
-    instanceId: job.instanceId,
-  });
+  // A keyed request's job has the key's id: should it ever be started twice, Temporal keeps the one run.
+  const jobId = ctx.idempotencyKey ? keyedJobId(ctx.user.account, ctx.idempotencyKey) : randomUUID();
+  const inserted = await ctx.db
+    .insert(asyncJobs)
+    .values({
+      id: jobId,
+      command: ctx.command,
+      userId: ctx.user.id,
+      instanceType: job.instanceType,
+      instanceId: job.instanceId,
+    })
+    .onConflictDoNothing()
+    .returning({ id: asyncJobs.id });
   const searchAttributes = new TypedSearchAttributes([
     { key: FerryCommand, value: ctx.command },
     { key: FerryObjectType, value: job.instanceType },
@@ -41,13 +47,15 @@ export async function startJob(ctx: CommandContext, job: JobStart): Promise<stri
   try {
     await ctx.temporal.workflow.start(job.workflowType, {
       workflowId: jobId,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
       taskQueue: ctx.config.temporal.taskQueue,
       args: job.args,
       typedSearchAttributes: searchAttributes,
       memo: { request: job.request, user: ctx.user.username, ...planMemo(job.args) },
     });
   } catch (err) {
-    await ctx.db.delete(asyncJobs).where(eq(asyncJobs.id, jobId));
+    if (inserted.length > 0) await ctx.db.delete(asyncJobs).where(eq(asyncJobs.id, jobId));
     throw new ApiError(ErrorCode.InternalError, `could not start the job: ${(err as Error).message}`);
   }
   return jobId;

@@ -1,6 +1,6 @@
 // Global settings an operator changes at run time (listConfigurations / updateConfiguration), with CloudStack's
 // names where CloudStack has one. Each knows its default and how to check a new value.
-import { cacheAllocators } from '../plugins/cache-allocators/registry';
+import { cacheAllocatorChoices } from './cache-allocator-names';
 import { parseCidrList } from './url-policy';
 
 export interface SettingSpec {
@@ -63,13 +63,13 @@ export const settingSpecs: readonly SettingSpec[] = [
     category: 'Storage',
     description:
       'How a cache (staging) store is chosen among those serving a placement: ' +
-      cacheAllocators.map((a) => `${a.name} (${a.description})`).join('; '),
+      cacheAllocatorChoices.map((a) => `${a.name} (${a.description})`).join('; '),
     type: 'String',
     defaultValue: 'random',
     problem: (value) =>
-      cacheAllocators.some((a) => a.name === value)
+      cacheAllocatorChoices.some((a) => a.name === value)
         ? undefined
-        : `one of ${cacheAllocators.map((a) => a.name).join(', ')}`,
+        : `one of ${cacheAllocatorChoices.map((a) => a.name).join(', ')}`,
   },
   {
     name: 'storage.cache.replacement.enabled',

@@ -1,7 +1,6 @@
 // Applies the committed migrations (db/migrations) to DATABASE_URL. Run by `./ferry up` and the tests.
 import { fileURLToPath } from 'node:url';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
-import { loadConfig } from '../temporal.config';
 import { openDb } from './client';
 
 export const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
@@ -15,6 +14,9 @@ export async function applyMigrations(databaseUrl: string): Promise<void> {
   }
 }
 
+// As a script it reads DATABASE_URL itself: db/ sits below temporal.config.ts, and needs nothing else of it.
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await applyMigrations(loadConfig().databaseUrl);
+  const url = process.env.DATABASE_URL ?? '';
+  if (!/^postgres(ql)?:\/\//.test(url)) throw new Error('DATABASE_URL must be a postgres:// URL (./ferry sets it)');
+  await applyMigrations(url);
 }

@@ -10,7 +10,7 @@ import { openDb, type DbHandle } from '../db/client';
 import { createSecretBox } from '../db/secret-box';
 import { createSshExecutor } from '../ssh/executor';
 import type { FerryConfig } from '../temporal.config';
-import { FerryCommand } from '../workflows/search-attributes';
+import { FerryCommand } from '../core/search-attributes';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 

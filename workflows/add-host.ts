@@ -3,7 +3,7 @@
 import { CancellationScope, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { asWorkflowFailure, failureReason } from './failure';
-import { progressQuery } from './progress';
+import { progressQuery } from '../core/progress';
 
 export interface AddHostInput {
   hostId: string;

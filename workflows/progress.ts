@@ -1,9 +1,7 @@
-import { defineQuery, setHandler } from '@temporalio/workflow';
+// A plan-running workflow's answer to the progress query: the share of its plan's steps done.
+import { setHandler } from '@temporalio/workflow';
+import { progressQuery } from '../core/progress';
 
-/** Percent done of a job, shown by queryAsyncJobResult as `jobprocstatus`. */
-export const progressQuery = defineQuery<number>('progress');
-
-/** Answers the progress query from the plan's steps done. */
 export function jobProgress(): { onStep: (done: number, total: number) => void } {
   let percent = 0;
   setHandler(progressQuery, () => percent);

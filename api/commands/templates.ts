@@ -8,7 +8,7 @@ import { failureErrorCode, isFailureType } from '../../core/failures';
 import { checkDownloadUrl, parseCidrList, UrlRefused } from '../../core/url-policy';
 import { templates, templateStoreRefs } from '../../db/schema';
 import { readSetting } from '../../db/settings';
-import { openSource } from '../../activities/fetch-source';
+import { openSource } from '../../net/fetch-source';
 import { findHypervisor } from '../../plugins/hypervisors/registry';
 import { templateKey } from '../../plugins/image-stores/layout';
 import { defineCommand, type CommandContext } from '../command';

@@ -6,3 +6,4 @@ export * from './configuration';
 export * from './templates';
 export * from './volumes';
 export * from './cache';
+export * from './idempotency';

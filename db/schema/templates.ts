@@ -2,7 +2,7 @@
 // template_store_ref) and one pool-ref row per primary pool it was prepared on (template_spool_ref).
 import { bigint, boolean, integer, jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import type { CopyState, TemplateState } from '../../core/state-machine';
-import type { MultipartState } from '../../plugins/image-stores/contract';
+import type { MultipartState } from '../../core/multipart-state';
 import { users } from './accounts';
 import { imageStores } from './image-stores';
 import { storagePools, zones } from './inventory';

@@ -2,7 +2,7 @@
 // (CloudStack's volumes + volume_store_ref, snapshots + snapshot_store_ref).
 import { bigint, integer, jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import type { SnapshotState, VolumeState } from '../../core/state-machine';
-import type { MultipartState } from '../../plugins/image-stores/contract';
+import type { MultipartState } from '../../core/multipart-state';
 import { users } from './accounts';
 import { imageStores } from './image-stores';
 import { storagePools, zones } from './inventory';

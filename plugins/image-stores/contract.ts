@@ -2,6 +2,7 @@
 // ceremony). A provider parses and checks its configuration and opens drivers; a driver moves bytes as streams.
 // Orchestration decides by `capabilities`, never by a provider's name.
 import type { Readable } from 'node:stream';
+import type { MultipartState } from '../../core/multipart-state';
 import type { SshExecutor } from '../../ssh/executor';
 
 export type StoreScope = 'ZONE' | 'REGION';
@@ -52,12 +53,8 @@ export interface ByteRange {
   end: number;
 }
 
-/** A multipart write in progress: plain JSON, persisted by the caller (a heartbeat) and resumed from. */
-export interface MultipartState {
-  key: string;
-  uploadId: string;
-  parts: { partNumber: number; size: number; etag: string }[];
-}
+// Defined in core/ because the database keeps it too (db/ sits below plugins/); re-exported for the drivers.
+export type { MultipartState };
 
 export interface StoreCapacity {
   totalBytes?: number;

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { labHostUser } from '../../lab/lab-layout';
 import type { FerryApiClient } from '../../api/client';
-import { FerryObjectId } from '../../workflows/search-attributes';
+import { FerryObjectId } from '../../core/search-attributes';
 import { adminApi, hostFingerprint, labHost, makeCluster, stack, unique } from '../support/stack';
 import { recordHistory, temporalClient } from '../support/temporal';
 

@@ -1,7 +1,8 @@
 // Opens a user's URL for reading under the URL policy, following redirects only to URLs that pass it too.
+// Below the layers that use it: the API reaches a URL before saving anything, the transfer activities read it.
 import { lookup } from 'node:dns/promises';
 import type { BlockList } from 'node:net';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { checkDownloadUrl, UrlRefused } from '../core/url-policy';
 
 const resolveAll = async (host: string) => (await lookup(host, { all: true })).map((a) => a.address);
