@@ -1,5 +1,6 @@
 // Running one command on a host where failure is final: a non-zero exit becomes a HostCommandFailed failure with
-// the host's own error text. The activity heartbeats while it waits, so a long conversion is not taken for a dead one.
+// the host's own error text. The activity heartbeats while it waits, so a long conversion is not taken for a dead one,
+// and a cancelled activity stops waiting for its command.
 import { posix } from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { FailureType } from '../core/failures';
@@ -11,9 +12,12 @@ export async function runOrFail(
   argv: readonly string[],
   timeoutMs?: number,
 ): Promise<CommandResult> {
-  const beat = setInterval(() => Context.current().heartbeat(), 5000);
+  // Heartbeats bring a cancellation back within seconds; the command's channel is then closed at once.
+  const context = Context.current();
+  const beat = setInterval(() => context.heartbeat(), 1000);
   try {
-    const result = await session.run(argv, timeoutMs === undefined ? {} : { timeoutMs });
+    const signal = context.cancellationSignal;
+    const result = await session.run(argv, timeoutMs === undefined ? { signal } : { timeoutMs, signal });
     if (result.exitCode !== 0) {
       throw ApplicationFailure.nonRetryable(
         `${argv[0]} failed on the host ${hostName} (exit ${result.exitCode}): ${result.stderr.trim().slice(0, 500)}`,

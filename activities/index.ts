@@ -1,4 +1,5 @@
 // All activities, built over injected clients. Workflows import only the type of this.
+import { CancelledFailure, Context } from '@temporalio/activity';
 import type { Db } from '../db/client';
 import type { SecretBox } from '../db/secret-box';
 import type { ProviderServices } from '../plugins/image-stores/contract';
@@ -24,7 +25,7 @@ export interface ActivityDeps {
 
 export function createActivities(deps: ActivityDeps) {
   const withStore = createStoreAccess(deps.db, deps.secrets, deps.storeServices);
-  return {
+  return reportCancellation({
     ...createCatalogueActivities(deps),
     ...createHostActivities(deps),
     ...createTemplateActivities(deps),
@@ -32,7 +33,38 @@ export function createActivities(deps: ActivityDeps) {
     ...createHostDiskActivities({ ...deps, withStore }),
     ...createVolumeDiskActivities({ ...deps, withStore }),
     ...createCacheLeaseActivities({ ...deps, withStore }),
-  };
+  });
+}
+
+/**
+ * An activity that stops because it was cancelled (a closed channel, an aborted stream) says so: the workflow then
+ * sees a cancellation, not a failure to retry, and runs its undos knowing the work has stopped.
+ */
+function reportCancellation<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, run] of Object.entries(activities)) {
+    wrapped[name] = async (...args: never[]) => {
+      try {
+        return await run(...args);
+      } catch (err) {
+        const signal = cancellationSignal();
+        if (signal?.aborted && !(err instanceof CancelledFailure)) {
+          throw new CancelledFailure(`${name} stopped: ${String(signal.reason ?? 'cancelled')}`);
+        }
+        throw err;
+      }
+    };
+  }
+  return wrapped as T;
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** The running activity's cancellation signal; none when called outside an activity (tests call some directly). */
+function cancellationSignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined;
+  }
+}

@@ -16,3 +16,6 @@ export class HostAuthenticationError extends Error {}
 export class HostUnreachableError extends Error {}
 
 export class CommandTimeoutError extends Error {}
+
+/** The command's channel was closed because the work it belonged to was cancelled. */
+export class CommandAbortedError extends Error {}

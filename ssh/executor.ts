@@ -3,7 +3,13 @@
 // vectors (quoted by commandLine), never as shell strings.
 import { Client, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { fingerprintMatches, fingerprintOf } from './fingerprint';
-import { CommandTimeoutError, HostAuthenticationError, HostKeyMismatchError, HostUnreachableError } from './errors';
+import {
+  CommandAbortedError,
+  CommandTimeoutError,
+  HostAuthenticationError,
+  HostKeyMismatchError,
+  HostUnreachableError,
+} from './errors';
 import { createHostSlots } from './host-slots';
 import { commandLine } from './quote';
 
@@ -28,6 +34,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Output as it arrives (a long conversion's progress), besides what is captured for the result. */
   onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
+  /** Ends the command's channel when aborted (the activity was cancelled): the caller stops waiting at once. */
+  signal?: AbortSignal;
 }
 
 export interface HostSession {
@@ -80,7 +88,7 @@ export function createSshExecutor(options: SshExecutorOptions): SshExecutor {
         get open() {
           return open;
         },
-        run: (argv, o) => exec(client, argv, o?.timeoutMs ?? options.commandTimeoutMs ?? 60_000, o?.onOutput),
+        run: (argv, o) => exec(client, argv, o?.timeoutMs ?? options.commandTimeoutMs ?? 60_000, o?.onOutput, o?.signal),
         sftp() {
           sftp ??= new Promise((resolve, reject) =>
             client.sftp((err, s) =>
@@ -139,9 +147,11 @@ function exec(
   argv: readonly string[],
   timeoutMs: number,
   onOutput?: RunOptions['onOutput'],
+  signal?: AbortSignal,
 ): Promise<CommandResult> {
   const line = commandLine(argv);
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new CommandAbortedError(`${argv[0]} was not started: the work was cancelled`));
     client.exec(line, (err, stream) => {
       if (err) return reject(new HostUnreachableError(`cannot open a channel: ${err.message}`));
       const out: Buffer[] = [];
@@ -152,6 +162,11 @@ function exec(
         stream.close();
         reject(new CommandTimeoutError(`${argv[0]} did not finish within ${timeoutMs} ms`));
       }, timeoutMs);
+      const abort = () => {
+        stream.close();
+        reject(new CommandAbortedError(`${argv[0]} was stopped: the work was cancelled`));
+      };
+      signal?.addEventListener('abort', abort, { once: true });
       stream.on('data', (chunk: Buffer) => {
         if (outBytes < MAX_CAPTURE) out.push(chunk);
         outBytes += chunk.length;
@@ -162,9 +177,10 @@ function exec(
         errBytes += chunk.length;
         onOutput?.(chunk.toString('utf8'), 'stderr');
       });
-      stream.on('close', (code: number | null, signal?: string) => {
+      stream.on('close', (code: number | null, exitSignal?: string) => {
         clearTimeout(timer);
-        if (code === null && signal === undefined) {
+        signal?.removeEventListener('abort', abort);
+        if (code === null && exitSignal === undefined) {
           return reject(new HostUnreachableError(`connection lost while running ${argv[0]}`));
         }
         resolve({
