@@ -4,8 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { Context } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure, IllegalStateError } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
@@ -54,8 +54,9 @@ function installQuietRuntime(): void {
       // Core warns when a cancelled activity reports back after its workflow ended, which cancel tests do on purpose.
       telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },
     });
-  } catch {
+  } catch (err) {
     // Already installed in this process (by another suite): keep that one.
+    if (!(err instanceof IllegalStateError)) throw err;
   }
 }
 
@@ -91,13 +92,15 @@ export function useWorkflowEnv(): WorkflowEnv {
   });
 
   return {
-    async run(mocks, body) {
-      if (!testEnv || !bundle)
+    async run<T>(mocks: MockActivities, body: (run: WorkflowRun) => Promise<T>): Promise<T> {
+      if (!testEnv || !bundle) {
         throw new Error('useWorkflowEnv(): the environment is not started (call it at file level)');
-      const missing: string[] = [];
+      }
+      const taskQueue = `workflow-test-${randomUUID()}`;
+      const missing = new Set<string>();
       const worker = await Worker.create({
         connection: testEnv.nativeConnection,
-        taskQueue: `workflow-test-${randomUUID()}`,
+        taskQueue,
         workflowBundle: bundle,
         // One test runs one workflow at a time; each extra thread loads the bundle again (~0.7 s).
         workflowThreadPoolSize: 1,
@@ -106,22 +109,30 @@ export function useWorkflowEnv(): WorkflowEnv {
           // Called for any activity type not registered above: remembered, and failed so no retry hides it.
           default: () => {
             const { activityType } = Context.current().info;
-            missing.push(activityType);
+            missing.add(activityType);
             throw ApplicationFailure.nonRetryable(`no mock for activity ${activityType}`, 'MissingActivityMock');
           },
         },
       });
-      const unmocked = () =>
-        `the workflow called activities this test did not mock: ${[...new Set(missing)].join(', ')}`;
-      let result: Awaited<ReturnType<typeof body>>;
-      try {
-        result = await worker.runUntil(body({ client: testEnv.client, taskQueue: worker.options.taskQueue, testEnv }));
-      } catch (err) {
-        if (missing.length > 0) throw new Error(unmocked(), { cause: err });
-        throw err;
-      }
-      if (missing.length > 0) throw new Error(unmocked());
+      const unmocked = () => `the workflow called activities this test did not mock: ${[...missing].join(', ')}`;
+      const result = await worker
+        .runUntil(body({ client: testEnv.client, taskQueue, testEnv }))
+        .catch((err: unknown) => {
+          throw missing.size > 0 ? new Error(unmocked(), { cause: err }) : err;
+        });
+      if (missing.size > 0) throw new Error(unmocked());
       return result;
     },
   };
+}
+
+/** The cause of the WorkflowFailedError a run's result rejects with: what its caller is told. Throws if it succeeded. */
+export async function failureOf(result: Promise<unknown>): Promise<unknown> {
+  try {
+    await result;
+  } catch (err) {
+    if (err instanceof WorkflowFailedError) return err.cause;
+    throw err;
+  }
+  throw new Error('the workflow succeeded where the test expected it to fail');
 }

@@ -1,14 +1,13 @@
 // addHost on the time-skipping test server with mocked activities: the host is marked Up only after a good probe,
 // and every way out that is not success (a failed probe, retries used up, a cancel) records the reason first.
 import { Context } from '@temporalio/activity';
-import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, CancelledFailure, RetryState } from '@temporalio/common';
 import { describe, expect, it, vi } from 'vitest';
 import type { HostProbe } from '../../activities/hosts';
 import { FailureType } from '../../core/failures';
 import { addHost } from '../../workflows/add-host';
 import { progressQuery } from '../../workflows/progress';
-import { useWorkflowEnv } from '../support/workflow-env';
+import { failureOf, useWorkflowEnv } from '../support/workflow-env';
 
 const env = useWorkflowEnv();
 
@@ -17,16 +16,6 @@ const probe: HostProbe = {
   qemuImgVersion: 'qemu-img version 7.2.0',
   pools: [{ poolId: 'pool-1', capacityBytes: 10_000, availableBytes: 4_000 }],
 };
-
-/** The failure a failed run reports to its caller (what the API turns into the job's error). */
-async function failureOf(result: Promise<unknown>): Promise<unknown> {
-  const err: unknown = await result.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  return (err as WorkflowFailedError).cause;
-}
 
 describe('addHost workflow', () => {
   it('probes the host, then records the probe and marks it Up', async () => {

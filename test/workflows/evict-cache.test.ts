@@ -1,13 +1,12 @@
 // evictCache on the time-skipping test server with mocked activities: the settings decide whether and how old,
 // leases expire before eviction, and a store that could not be evicted from fails the run after the others were done.
 import { Context } from '@temporalio/activity';
-import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { describe, expect, it, vi } from 'vitest';
 import type { CacheReplacementSettings, EvictedObject, EvictionResult } from '../../activities/cache-leases';
 import { FailureType } from '../../core/failures';
 import { evictCache } from '../../workflows/evict-cache';
-import { useWorkflowEnv } from '../support/workflow-env';
+import { failureOf, useWorkflowEnv } from '../support/workflow-env';
 
 const env = useWorkflowEnv();
 
@@ -25,15 +24,6 @@ const old: EvictedObject = {
   size: 1024,
   reason: 'lru',
 };
-
-async function failureOf(result: Promise<unknown>): Promise<unknown> {
-  const err: unknown = await result.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  return (err as WorkflowFailedError).cause;
-}
 
 describe('evictCache workflow', () => {
   it('does nothing but read the settings when cache replacement is disabled', async () => {
