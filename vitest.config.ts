@@ -1,13 +1,26 @@
 import { defineConfig } from 'vitest/config';
 
+// Two projects: `fast` needs no lab service (`./ferry test --fast`); `lab` runs against the running lab.
+const fast = ['test/unit/**/*.test.ts', 'test/workflows/**/*.test.ts'];
+
 export default defineConfig({
   test: {
     pool: 'forks',
-    include: ['test/**/*.test.ts', 'plugins/**/*.test.ts'],
-    // The end-to-end suites share one API server and worker, started once against the running lab.
-    globalSetup: ['test/e2e/global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     fileParallelism: false,
+    projects: [
+      { extends: true, test: { name: 'fast', include: fast } },
+      {
+        extends: true,
+        test: {
+          name: 'lab',
+          include: ['test/**/*.test.ts', 'plugins/**/*.test.ts'],
+          exclude: fast,
+          // The end-to-end suites share one API server and worker, started once against the running lab.
+          globalSetup: ['test/e2e/global-setup.ts'],
+        },
+      },
+    ],
   },
 });
