@@ -218,3 +218,11 @@ export async function planMotion(db: Db, input: PlanMotionInput): Promise<Motion
 export async function motionPlan(db: Db, input: PlanMotionInput): Promise<MotionPlan> {
   return (await planMotion(db, input)).plan!;
 }
+
+/** How plan builders get the motion of a move: from the catalogue at the API, from a table in workflow tests. */
+export type Route = (input: PlanMotionInput) => Promise<MotionPlan>;
+
+export const routeIn =
+  (db: Db): Route =>
+  (input) =>
+    motionPlan(db, input);

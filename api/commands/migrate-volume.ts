@@ -8,6 +8,7 @@ import { readSetting } from '../../db/settings';
 import { defineCommand } from '../command';
 import { ApiError, ErrorCode, paramError } from '../errors';
 import { startJob } from '../jobs';
+import { routeIn } from '../../planning/motion-request';
 import { planned } from '../planned';
 import { FailureType } from '../../core/failures';
 import { PlanRefused } from '../../planning/refusal';
@@ -41,7 +42,7 @@ export const migrateVolume = defineCommand({
     const to = { poolId: target.pool.id, fileName: volumeFileName(volume.id, target.adapter.poolFormat) };
     const live = p.livemigrate ?? false;
     const plan = await planned(() =>
-      migrateVolumePlan(ctx.db, {
+      migrateVolumePlan(routeIn(ctx.db), {
         volumeId: volume.id,
         from,
         to: { ...to, zoneId: target.pool.zoneId, format: target.adapter.poolFormat },

@@ -6,6 +6,7 @@ import { snapshotKey } from '../../plugins/image-stores/layout';
 import { defineCommand } from '../command';
 import { ApiError, ErrorCode } from '../errors';
 import { startJob } from '../jobs';
+import { routeIn } from '../../planning/motion-request';
 import { claimed, planned } from '../planned';
 import { readSetting } from '../../db/settings';
 import { deleteSnapshotClaims, deleteSnapshotPlan, takeSnapshotPlan } from '../../planning/jobs/snapshots';
@@ -31,7 +32,7 @@ export const createSnapshot = defineCommand({
         `Volume ${volume.name} is ${volume.state}; only a Ready volume on primary storage can be snapshotted.`,
       );
     }
-    const { host } = await poolWithHost(ctx, volume.poolId);
+    const { host, pool, cluster } = await poolWithHost(ctx, volume.poolId);
     const [running] = await ctx.db
       .select({ name: snapshots.name })
       .from(snapshots)
@@ -68,9 +69,10 @@ export const createSnapshot = defineCommand({
         .values({ snapshotId: id, storeId: store.id, installPath: key })
         .returning({ id: snapshotStoreRefs.id });
       const plan = await planned(() =>
-        takeSnapshotPlan(tx, {
+        takeSnapshotPlan(routeIn(tx), {
           snapshotId: id,
           volume: { id: volume.id, poolId: volume.poolId!, path: volume.path! },
+          pool: { path: pool.path, hypervisor: cluster.hypervisor },
           refId: ref!.id,
           storeId: store.id,
           key,

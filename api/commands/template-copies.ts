@@ -10,6 +10,7 @@ import { defineCommand, type CommandContext } from '../command';
 import { ApiError, ErrorCode, paramError } from '../errors';
 import { startJob } from '../jobs';
 import type { Plan } from '../../core/plan';
+import { routeIn } from '../../planning/motion-request';
 import { claimed, planned } from '../planned';
 import {
   copyTemplatePlan,
@@ -200,7 +201,7 @@ export const copyTemplate = defineCommand({
         const ref = await storeRefFor(txCtx, template.id, store, source.ref.installPath);
         plans.push(
           await planned(() =>
-            copyTemplatePlan(tx, { templateId: template.id, sourceRefId: source.ref.id, refId: ref.id }),
+            copyTemplatePlan(routeIn(tx), { templateId: template.id, sourceRefId: source.ref.id, refId: ref.id }),
           ),
         );
       }
@@ -279,7 +280,11 @@ export const prepareTemplate = defineCommand({
         }
         plans.push(
           await planned(() =>
-            prepareTemplatePlan(tx, { templateId: template.id, sourceRefId: source.ref.id, poolRefId: ref.id }),
+            prepareTemplatePlan(routeIn(tx), {
+              templateId: template.id,
+              sourceRefId: source.ref.id,
+              poolRefId: ref.id,
+            }),
           ),
         );
       }

@@ -14,6 +14,7 @@ import { templateKey } from '../../plugins/image-stores/layout';
 import { defineCommand, type CommandContext } from '../command';
 import { ApiError, ErrorCode, paramError } from '../errors';
 import { startJob } from '../jobs';
+import { routeIn } from '../../planning/motion-request';
 import { planned } from '../planned';
 import { registerTemplatePlan } from '../../planning/jobs/templates';
 import { listResponse } from '../list';
@@ -100,7 +101,7 @@ export const registerTemplate = defineCommand({
         .values(stores.map((s) => ({ templateId: id, storeId: s.id, zoneId: s.zoneId, installPath: key })))
         .returning({ id: templateStoreRefs.id });
       const plans = await planned(() =>
-        Promise.all(refs.map((r) => registerTemplatePlan(tx, { templateId: id, url: p.url, refId: r.id }))),
+        Promise.all(refs.map((r) => registerTemplatePlan(routeIn(tx), { templateId: id, url: p.url, refId: r.id }))),
       );
       return await startJob(
         { ...ctx, db: tx },

@@ -9,6 +9,7 @@ import { volumeKey } from '../../plugins/image-stores/layout';
 import { defineCommand } from '../command';
 import { ApiError, ErrorCode, paramError } from '../errors';
 import { startJob } from '../jobs';
+import { routeIn } from '../../planning/motion-request';
 import { planned } from '../planned';
 import type { Plan } from '../../core/plan';
 import { extractVolumePlan, uploadVolumePlan } from '../../planning/jobs/volumes';
@@ -59,7 +60,7 @@ export const uploadVolume = defineCommand({
         .values({ volumeId: id, storeId: store.id, installPath: key })
         .returning({ id: volumeStoreRefs.id });
       const plan = await planned(() =>
-        uploadVolumePlan(tx, { volumeId: id, url: p.url, refId: ref!.id, storeId: store.id, key }),
+        uploadVolumePlan(routeIn(tx), { volumeId: id, url: p.url, refId: ref!.id, storeId: store.id, key }),
       );
       return await startJob(
         { ...ctx, db: tx },
@@ -111,7 +112,7 @@ export const extractVolume = defineCommand({
         .from(volumeStoreRefs)
         .where(and(eq(volumeStoreRefs.volumeId, volume.id), eq(volumeStoreRefs.state, 'Ready')));
       if (!copy) throw new ApiError(ErrorCode.InternalError, `Uploaded volume ${volume.name} has no Ready copy.`);
-      const plan = await extractVolumePlan(ctx.db, {
+      const plan = await extractVolumePlan(routeIn(ctx.db), {
         volumeId: volume.id,
         refId: copy.id,
         storeId: copy.storeId,
@@ -147,7 +148,14 @@ export const extractVolume = defineCommand({
           throw new ApiError(ErrorCode.ResourceInUse, `Volume ${volume.name} is being extracted already; wait for it.`);
         }
         const plan = await planned(() =>
-          extractVolumePlan(tx, { volumeId: volume.id, refId: ref.id, storeId: store.id, key, seconds, fromPool }),
+          extractVolumePlan(routeIn(tx), {
+            volumeId: volume.id,
+            refId: ref.id,
+            storeId: store.id,
+            key,
+            seconds,
+            fromPool,
+          }),
         );
         return await start(tx, plan);
       });

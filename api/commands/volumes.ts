@@ -13,6 +13,7 @@ import {
 import { defineCommand, type CommandContext } from '../command';
 import { ApiError, ErrorCode, paramError } from '../errors';
 import { startJob } from '../jobs';
+import { routeIn } from '../../planning/motion-request';
 import { claimed, planned } from '../planned';
 import { createVolumePlan, deleteVolumeClaims, deleteVolumePlan } from '../../planning/jobs/volumes';
 import { listResponse } from '../list';
@@ -133,7 +134,9 @@ export const createVolume = defineCommand({
         snapshotId: source?.type === 'snapshot' ? source.id : undefined,
         ownerId: ctx.user.id,
       });
-      const plan = await planned(() => createVolumePlan(tx, { volumeId: id, poolId: pool.id, fileName, source }));
+      const plan = await planned(() =>
+        createVolumePlan(routeIn(tx), { volumeId: id, poolId: pool.id, fileName, source }),
+      );
       return await startJob(
         { ...ctx, db: tx },
         {

@@ -3,32 +3,29 @@
 // then are the export and, unless kept, the snapshot on primary removed — a failure there never touches the backup.
 import { posix } from 'node:path';
 import { transition, type Plan, type PlanStep, type Transition } from '../../core/plan';
-import type { Db } from '../../db/client';
-import { poolAndHost } from '../../db/pool-host';
 import { hypervisorAdapter } from '../../plugins/hypervisors/registry';
-import { motionPlan } from '../motion-request';
-import { PlanRefused } from '../refusal';
+import type { Route } from '../motion-request';
 
 export async function takeSnapshotPlan(
-  db: Db,
+  route: Route,
   s: {
     snapshotId: string;
     volume: { id: string; poolId: string; path: string };
+    /** The volume's pool directory on its hosts and its cluster's hypervisor. */
+    pool: { path: string; hypervisor: string };
     refId: string;
     storeId: string;
     key: string;
     keepOnPrimary: boolean;
   },
 ): Promise<Plan> {
-  const row = await poolAndHost(db, s.volume.poolId);
-  if (!row) throw new PlanRefused('NotFound', `primary storage pool ${s.volume.poolId} no longer exists`);
-  const adapter = hypervisorAdapter(row.cluster.hypervisor);
-  const volumePath = posix.join(row.pool.path, s.volume.path);
+  const adapter = hypervisorAdapter(s.pool.hypervisor);
+  const volumePath = posix.join(s.pool.path, s.volume.path);
   // The adapter names the snapshot and its exported file from ids, so the plan knows both before anything runs.
   const { handle } = adapter.disks.snapshot(volumePath, s.snapshotId);
   const file = adapter.disks.exportSnapshot(volumePath, handle, s.snapshotId);
   const fileName = posix.basename(file.path);
-  const motion = await motionPlan(db, {
+  const motion = await route({
     object: { type: 'snapshot', id: s.snapshotId },
     from: { poolId: s.volume.poolId, fileName },
     to: { storeId: s.storeId, key: s.key },

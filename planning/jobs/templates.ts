@@ -1,15 +1,14 @@
 // The plans of template jobs: register (URL → each store), copy (store → store), prepare (store → pool), delete.
 // Each copy is its own plan: it succeeds or fails alone, and its row says which.
 import { transition, type Plan, type Transition } from '../../core/plan';
-import type { Db } from '../../db/client';
-import { motionPlan } from '../motion-request';
+import type { Route } from '../motion-request';
 
 /** The URL streamed into one store: the copy is Creating while it moves, Ready with its size once committed. */
 export async function registerTemplatePlan(
-  db: Db,
+  route: Route,
   t: { templateId: string; url: string; refId: string },
 ): Promise<Plan> {
-  const motion = await motionPlan(db, { templateId: t.templateId, from: { url: t.url }, to: { storeRefId: t.refId } });
+  const motion = await route({ templateId: t.templateId, from: { url: t.url }, to: { storeRefId: t.refId } });
   return {
     summary: `register template ${t.templateId} from ${t.url}`,
     strategy: motion.strategy,
@@ -30,10 +29,10 @@ export async function registerTemplatePlan(
 }
 
 export async function copyTemplatePlan(
-  db: Db,
+  route: Route,
   t: { templateId: string; sourceRefId: string; refId: string },
 ): Promise<Plan> {
-  const motion = await motionPlan(db, {
+  const motion = await route({
     templateId: t.templateId,
     from: { storeRefId: t.sourceRefId },
     to: { storeRefId: t.refId },
@@ -55,10 +54,10 @@ export async function copyTemplatePlan(
 }
 
 export async function prepareTemplatePlan(
-  db: Db,
+  route: Route,
   t: { templateId: string; sourceRefId: string; poolRefId: string },
 ): Promise<Plan> {
-  const motion = await motionPlan(db, {
+  const motion = await route({
     templateId: t.templateId,
     from: { storeRefId: t.sourceRefId },
     to: { poolRefId: t.poolRefId },

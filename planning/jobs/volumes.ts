@@ -1,11 +1,10 @@
 // The plans of volume jobs: create (blank, or from a template or snapshot copy), upload (URL → store), extract
 // (primary → store, then a URL), migrate (pool → pool, commit, then the old copy goes) and delete.
 import { transition, type Plan, type PlanStep, type Transition } from '../../core/plan';
-import type { Db } from '../../db/client';
-import { motionPlan } from '../motion-request';
+import type { Route } from '../motion-request';
 
 export async function createVolumePlan(
-  db: Db,
+  route: Route,
   v: {
     volumeId: string;
     poolId: string;
@@ -18,7 +17,7 @@ export async function createVolumePlan(
   if (!v.source) {
     steps = [{ step: 'create-blank-disk', volumeId: v.volumeId, undo: { step: 'remove-pool-file-of', ...place(v) } }];
   } else {
-    const motion = await motionPlan(db, {
+    const motion = await route({
       ...(v.source.type === 'template'
         ? { templateId: v.source.id }
         : { object: { type: 'snapshot', id: v.source.id } }),
@@ -43,10 +42,10 @@ export async function createVolumePlan(
 const place = (v: { poolId: string; fileName: string }) => ({ poolId: v.poolId, fileName: v.fileName });
 
 export async function uploadVolumePlan(
-  db: Db,
+  route: Route,
   v: { volumeId: string; url: string; refId: string; storeId: string; key: string },
 ): Promise<Plan> {
-  const motion = await motionPlan(db, {
+  const motion = await route({
     object: { type: 'volume', id: v.volumeId },
     from: { url: v.url },
     to: { storeId: v.storeId, key: v.key },
@@ -75,7 +74,7 @@ export async function uploadVolumePlan(
 
 /** A URL for the volume; a volume on primary is first copied to a store by the plan (the copy stays, Ready). */
 export async function extractVolumePlan(
-  db: Db,
+  route: Route,
   v: {
     volumeId: string;
     refId: string;
@@ -87,7 +86,7 @@ export async function extractVolumePlan(
 ): Promise<Plan> {
   const url: PlanStep = { step: 'extract-url', storeId: v.storeId, key: v.key, seconds: v.seconds };
   if (!v.fromPool) return { summary: `extract volume ${v.volumeId}`, steps: [url], onFailure: [] };
-  const motion = await motionPlan(db, {
+  const motion = await route({
     object: { type: 'volume', id: v.volumeId },
     from: v.fromPool,
     to: { storeId: v.storeId, key: v.key },
@@ -115,7 +114,7 @@ export async function extractVolumePlan(
  * volume where it was, Ready; after it, nothing is brought back.
  */
 export async function migrateVolumePlan(
-  db: Db,
+  route: Route,
   v: {
     volumeId: string;
     from: { poolId: string; fileName: string };
@@ -123,7 +122,7 @@ export async function migrateVolumePlan(
     live: boolean;
   },
 ): Promise<Plan> {
-  const motion = await motionPlan(db, {
+  const motion = await route({
     object: { type: 'volume', id: v.volumeId },
     from: v.from,
     to: { poolId: v.to.poolId, fileName: v.to.fileName },

@@ -6,7 +6,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { HostProbe } from '../../activities/hosts';
 import { FailureType } from '../../core/failures';
 import { addHost } from '../../workflows/add-host';
-import { progressQuery } from '../../workflows/progress';
+import { progressQuery } from '../../core/progress';
 import { failureOf, useWorkflowEnv } from '../support/workflow-env';
 
 const env = useWorkflowEnv();
