@@ -5,6 +5,7 @@ import { users } from '../db/schema';
 import type { SecretBox } from '../db/secret-box';
 import type { ApiUser } from './command';
 import { ApiError, ErrorCode } from './errors';
+import { CONTROL } from './params';
 import { parseExpires, signatureMatches } from './signature';
 
 const refused = (why: string) =>
@@ -25,6 +26,8 @@ export async function authenticate(
   const apiKey = paramOf(params, 'apikey');
   const signature = paramOf(params, 'signature');
   if (!apiKey || !signature) throw refused('the request must carry apiKey and signature');
+  // Keys are printable and short; anything else cannot be one (and a NUL would not even reach the lookup).
+  if (apiKey.length > 255 || CONTROL.test(apiKey)) throw refused('the apiKey is malformed');
 
   if (paramOf(params, 'signatureversion') === '3') {
     const expires = paramOf(params, 'expires');

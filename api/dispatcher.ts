@@ -36,7 +36,10 @@ export async function dispatch(
   headers: RequestHeaders = {},
 ): Promise<ApiReply> {
   const commandName = paramOf(params, 'command') ?? '';
-  const envelope = `${commandName.toLowerCase() || 'error'}response`;
+  // Command names are plain words; anything else is only ever shown escaped (it goes into logs and headers).
+  const plain = /^[A-Za-z0-9]{1,100}$/.test(commandName);
+  const shownName = plain ? commandName : JSON.stringify(commandName.slice(0, 100));
+  const envelope = `${plain ? commandName.toLowerCase() : 'error'}response`;
   const started = Date.now();
   let user = '-';
   let reply: ApiReply;
@@ -49,7 +52,7 @@ export async function dispatch(
     if (!command) {
       throw new ApiError(
         ErrorCode.UnsupportedAction,
-        `The given command ${commandName} does not exist or it is not available for user; listApis lists the commands.`,
+        `The given command ${shownName} does not exist or it is not available for user; listApis lists the commands.`,
       );
     }
     const values = parseParams(command, params);
@@ -67,12 +70,11 @@ export async function dispatch(
       err instanceof ApiError
         ? err
         : new ApiError(ErrorCode.InternalError, 'Ferry hit an internal error; the details are in its log.');
-    if (!(err instanceof ApiError))
-      deps.log(`internal error in ${commandName}: ${(err as Error).stack ?? String(err)}`);
+    if (!(err instanceof ApiError)) deps.log(`internal error in ${shownName}: ${(err as Error).stack ?? String(err)}`);
     reply = { status: apiError.errorCode, body: { [envelope]: apiError.body() } };
   }
   // Only the command, the user and the outcome: parameters may hold secrets.
-  deps.log(`${commandName || '-'} user=${user} status=${reply.status} ms=${Date.now() - started}`);
+  deps.log(`${commandName ? shownName : '-'} user=${user} status=${reply.status} ms=${Date.now() - started}`);
   return reply;
 }
 
@@ -105,25 +107,27 @@ function parseParams(command: ApiCommand, params: ReadonlyMap<string, string>): 
 }
 
 /**
- * CloudStack maps: details[0].key=k&details[0].value=v, or details[0].k=v. Returned as JSON (undefined if absent).
+ * CloudStack maps: details[0].key=k&details[0].value=v, or details[0].k=v. Returned as JSON (undefined if absent); the
+ * map spec bounds its entries, keys and values.
  */
 function collectMap(params: ReadonlyMap<string, string>, name: string): string | undefined {
-  const entries = new Map<string, Record<string, string>>();
-  const pattern = new RegExp(`^${name}\\[(\\d+)\\]\\.([A-Za-z0-9_.-]+)$`, 'i');
+  const entries = new Map<string, Map<string, string>>();
+  const pattern = new RegExp(`^${name}\\[(\\d{1,6})\\]\\.([A-Za-z0-9_.-]+)$`, 'i');
   for (const [k, v] of params) {
     const m = pattern.exec(k);
     if (!m) continue;
-    const entry = entries.get(m[1]!) ?? {};
-    entry[m[2]!] = v;
+    const entry = entries.get(m[1]!) ?? new Map<string, string>();
+    entry.set(m[2]!, v);
     entries.set(m[1]!, entry);
   }
   if (entries.size === 0) return undefined;
-  const map: Record<string, string> = {};
+  // A Map, not an object: a key named __proto__ is just a key.
+  const map = new Map<string, string>();
   for (const entry of entries.values()) {
-    if ('key' in entry && 'value' in entry && Object.keys(entry).length === 2) map[entry.key] = entry.value!;
-    else for (const [k, v] of Object.entries(entry)) map[k] = v;
+    if (entry.has('key') && entry.has('value') && entry.size === 2) map.set(entry.get('key')!, entry.get('value')!);
+    else for (const [k, v] of entry) map.set(k, v);
   }
-  return JSON.stringify(map);
+  return JSON.stringify(Object.fromEntries(map));
 }
 
 export type { ResponseBody };

@@ -8,6 +8,7 @@ import type { DownloadLinks } from '../core/download-links';
 import { imageStores } from '../db/schema';
 import { openImageStore } from '../plugins/image-stores/registry';
 import type { DispatcherDeps } from './dispatcher';
+import { descriptionHeader } from './errors';
 
 export async function serveDownload(
   deps: DispatcherDeps & { links: DownloadLinks },
@@ -16,7 +17,7 @@ export async function serveDownload(
   url: URL,
 ): Promise<void> {
   const fail = (status: number, text: string) => {
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'x-description': descriptionHeader(text) });
     res.end(text + '\n');
   };
   const link = deps.links.verify(url.searchParams);
@@ -29,7 +30,8 @@ export async function serveDownload(
     if (!object) return fail(404, 'no such object');
     const headers: Record<string, string | number> = {
       'content-type': 'application/octet-stream',
-      'content-disposition': `attachment; filename="${posix.basename(link.key).replace(/"/g, '')}"`,
+      // Only plain characters in a header, whatever the key holds.
+      'content-disposition': `attachment; filename="${posix.basename(link.key).replace(/[^A-Za-z0-9._-]/g, '_')}"`,
       'accept-ranges': 'bytes',
     };
     const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
@@ -37,7 +39,10 @@ export async function serveDownload(
       const start = range[1] ? Number(range[1]) : Math.max(0, object.size - Number(range[2]));
       const end = range[1] && range[2] ? Math.min(Number(range[2]), object.size - 1) : object.size - 1;
       if (start > end || start >= object.size) {
-        res.writeHead(416, { 'content-range': `bytes */${object.size}` });
+        res.writeHead(416, {
+          'content-range': `bytes */${object.size}`,
+          'x-description': 'the requested range is outside the object',
+        });
         return void res.end();
       }
       res.writeHead(206, {

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { DownloadLinks } from '../core/download-links';
 import { dispatch, type DispatcherDeps } from './dispatcher';
 import { serveDownload } from './download';
+import { descriptionHeader, ErrorCode } from './errors';
 
 const MAX_BODY = 1 << 20;
 
@@ -25,36 +26,54 @@ async function readParams(req: IncomingMessage, url: URL): Promise<Map<string, s
   return params;
 }
 
+/** The errortext of a `{<command>response: {errortext}}` body, if it is one. */
+function errorTextOf(body: Record<string, unknown>): string | undefined {
+  const inner = Object.values(body)[0] as { errortext?: unknown } | undefined;
+  return typeof inner?.errortext === 'string' ? inner.errortext : undefined;
+}
+
 export function createApiServer(deps: DispatcherDeps & { links: DownloadLinks }): Server {
   return createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://ferry');
-    const send = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+    const send = (status: number, body: Record<string, unknown>) => {
+      const text = status >= 400 ? errorTextOf(body) : undefined;
+      res.writeHead(status, {
+        'content-type': 'application/json; charset=utf-8',
+        // CloudStack describes every error in this header too; CloudMonkey prints it as the error line.
+        ...(text === undefined ? {} : { 'x-description': descriptionHeader(text) }),
+      });
       res.end(JSON.stringify(body));
     };
+    const error = (status: number, errorcode: number, errortext: string) =>
+      send(status, { errorresponse: { errorcode, cserrorcode: 9999, errortext } });
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://ferry');
+    } catch {
+      return error(400, ErrorCode.MalformedParameter, 'the request URL is malformed');
+    }
     if (url.pathname === '/download' && req.method === 'GET') {
       serveDownload(deps, req, res, url).catch((err: Error) => {
         deps.log(`download failed: ${err.message}`);
-        if (!res.headersSent)
-          send(502, { errorresponse: { errorcode: 534, errortext: 'the store could not be read' } });
+        if (!res.headersSent) error(502, 534, 'the store could not be read');
         else res.destroy();
       });
       return;
     }
     if (url.pathname !== '/client/api' && url.pathname !== '/client/api/') {
-      return send(404, { errorresponse: { errorcode: 404, errortext: 'Ferry answers on /client/api' } });
+      return error(404, 404, 'Ferry answers on /client/api');
     }
-    if (req.method !== 'GET' && req.method !== 'POST') {
-      return send(405, { errorresponse: { errorcode: 405, errortext: 'use GET or POST' } });
-    }
+    if (req.method !== 'GET' && req.method !== 'POST') return error(405, 405, 'use GET or POST');
     // Sent twice, the header's values are joined with ", ", which no key may contain: refused, not guessed.
     const header = req.headers['idempotency-key'];
     const idempotencyKey = Array.isArray(header) ? header.join(', ') : header;
     readParams(req, url)
       .then((params) => dispatch(deps, params, { idempotencyKey }))
       .then((reply) => send(reply.status, reply.body))
-      .catch((err: Error) =>
-        send(430, { errorresponse: { errorcode: 430, cserrorcode: 9999, errortext: err.message } }),
-      );
+      .catch((err: Error) => {
+        if (res.headersSent) return void res.destroy();
+        // The rest of an unread body would be taken for the next request: this connection ends with the answer.
+        res.setHeader('connection', 'close');
+        error(ErrorCode.MalformedParameter, ErrorCode.MalformedParameter, err.message);
+      });
   });
 }

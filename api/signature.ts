@@ -24,13 +24,18 @@ export function sign(params: ReadonlyMap<string, string>, secretKey: string): st
   return createHmac('sha1', secretKey).update(canonicalString(params)).digest('base64');
 }
 
+/**
+ * Whether `signature` is the request's HMAC-SHA1 as CloudStack writes it: standard base64 with its padding (28
+ * characters, ending in "="). CloudStack compares strings, so base64url, a missing "=", junk after it or different
+ * spare bits in the last character are refused even though a lenient decoder would read the same bytes.
+ */
 export function signatureMatches(params: ReadonlyMap<string, string>, secretKey: string, signature: string): boolean {
-  const given = Buffer.from(signature, 'base64');
+  const given = Buffer.from(signature, 'utf8');
   const encodings = [javaEncode];
   if ([...params.values()].some((v) => v.includes('~'))) encodings.push(pythonEncode);
   let ok = false;
   for (const encode of encodings) {
-    const want = createHmac('sha1', secretKey).update(canonicalString(params, encode)).digest();
+    const want = Buffer.from(createHmac('sha1', secretKey).update(canonicalString(params, encode)).digest('base64'));
     // Compare every candidate fully so timing does not depend on which one matched.
     if (given.length === want.length && timingSafeEqual(given, want)) ok = true;
   }

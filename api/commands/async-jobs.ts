@@ -14,7 +14,7 @@ export const queryAsyncJobResult = defineCommand({
   name: 'queryAsyncJobResult',
   description: 'Retrieves the current status of asynchronous job',
   isAsync: false,
-  params: { jobid: required.string('the ID of the asynchronous job') },
+  params: { jobid: required.uuid('the ID of the asynchronous job') },
   async handle(p, ctx) {
     const [job] = await ctx.db
       .select()

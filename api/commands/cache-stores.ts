@@ -53,7 +53,7 @@ export const createSecondaryStagingStore = defineCommand({
   description: 'create secondary staging store (a cache store) for a zone, or for one pod or cluster of it',
   isAsync: false,
   params: {
-    url: required.string('the URL for the staging store, nfs://server/path'),
+    url: required.url('the URL for the staging store, nfs://server/path'),
     zoneid: required.uuid('the Zone ID for the staging store'),
     provider: optional.string('the staging store provider name (default NFS)'),
     scope: optional.string(

@@ -41,7 +41,7 @@ export const updateConfiguration = defineCommand({
   isAsync: false,
   params: {
     name: required.string('the name of the configuration'),
-    value: optional.string('the value of the configuration (empty: back to the default)'),
+    value: optional.text('the value of the configuration (empty: back to the default)'),
   },
   async handle(p, { db }) {
     const spec = findSetting(p.name);

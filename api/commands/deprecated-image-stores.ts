@@ -11,7 +11,7 @@ export const addSecondaryStorage = defineCommand({
   description: 'Adds secondary storage (deprecated: use addImageStore provider=NFS)',
   isAsync: false,
   params: {
-    url: required.string('the URL for the secondary storage, nfs://server/path'),
+    url: required.url('the URL for the secondary storage, nfs://server/path'),
     zoneid: optional.uuid('the Zone ID for the secondary storage'),
     name: optional.string('the name for the secondary storage', must.beName),
     details: optional.map('NFS details: sshurl, sshuser, hostkeyfingerprint, mountpath'),
@@ -31,7 +31,7 @@ export const addS3 = defineCommand({
     accesskey: required.string('S3 access key'),
     secretkey: required.string('S3 secret key'),
     bucket: required.string('name of the template storage bucket'),
-    endpoint: optional.string('S3 endpoint'),
+    endpoint: optional.url('S3 endpoint'),
     usehttps: optional.boolean('connect to the S3 endpoint via HTTPS?'),
     name: optional.string('the name for the image store', must.beName),
   },
@@ -50,7 +50,7 @@ export const addSwift = defineCommand({
   isAsync: false,
   secretParams: ['key'],
   params: {
-    url: required.string('the URL for the Swift auth endpoint'),
+    url: required.url('the URL for the Swift auth endpoint'),
     account: optional.string('the account for swift'),
     username: optional.string('the username for swift'),
     key: optional.string('key for the user for swift'),

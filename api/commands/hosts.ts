@@ -74,7 +74,7 @@ export const addHost = defineCommand({
   params: {
     clusterid: required.uuid('the cluster ID for the host'),
     hypervisor: required.string('hypervisor type of the host: KVM, XenServer or VMware'),
-    url: required.string('the host URL, ssh://address:port'),
+    url: required.url('the host URL, ssh://address:port'),
     username: required.string('the username for the host'),
     hostkeyfingerprint: required.string(
       'the SHA256 fingerprint of the host key (SHA256:...), as ssh-keygen -lf prints',
@@ -85,7 +85,9 @@ export const addHost = defineCommand({
     zoneid: optional.uuid("the Zone ID for the host (must be the cluster's)"),
     podid: optional.uuid("the Pod ID for the host (must be the cluster's)"),
     password: optional.string('the password for the host'),
-    sshkey: optional.string("a private key (OpenSSH PEM) to log in with, instead of Ferry's own key"),
+    sshkey: optional.privateKey(
+      "an unencrypted private key (OpenSSH or PEM) to log in with, instead of Ferry's own key",
+    ),
     name: optional.string('the name of the host (default: the address of the url)', must.beName),
   },
   async handle(p, ctx) {

@@ -163,7 +163,7 @@ export const addImageStore = defineCommand({
   params: {
     provider: required.string('the image store provider name: NFS, S3 or Swift'),
     name: optional.string('the name for the image store', must.beName),
-    url: optional.string('the URL for the image store'),
+    url: optional.url('the URL for the image store'),
     zoneid: optional.uuid('the Zone ID for the image store; none makes a region-wide store'),
     details: optional.map('the details for the image store: details[0].key=bucket&details[0].value=images'),
   },

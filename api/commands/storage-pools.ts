@@ -48,7 +48,12 @@ export const listStoragePools = defineCommand({
 function poolPathOf(url: string): string {
   const m = /^(sharedmountpoint|file):\/\/[^/]*(\/.*)$/i.exec(url);
   if (!m) throw paramError(`Storage pool url ${url} is not supported; use SharedMountPoint:///absolute/path.`);
-  const path = decodeURIComponent(m[2]!);
+  let path: string;
+  try {
+    path = decodeURIComponent(m[2]!);
+  } catch {
+    throw paramError(`Storage pool url ${url} is not a valid URL (a broken %-escape); use SharedMountPoint:///path.`);
+  }
   if (posix.normalize(path) !== path || path.includes('\0') || path === '/') {
     throw paramError(`Storage pool path ${path} must be a normalized absolute directory (no "..", no trailing "/").`);
   }
@@ -62,7 +67,7 @@ export const createStoragePool = defineCommand({
   params: {
     name: required.string('the name for the storage pool', must.beName),
     zoneid: required.uuid('the Zone ID for the storage pool'),
-    url: required.string('the URL of the storage pool, SharedMountPoint:///path'),
+    url: required.url('the URL of the storage pool, SharedMountPoint:///path'),
     podid: optional.uuid('the Pod ID for the storage pool'),
     clusterid: optional.uuid('the cluster ID for the storage pool'),
     scope: optional.string('the scope of the storage: cluster or zone', must.beOneOf('cluster', 'zone')),
@@ -70,6 +75,9 @@ export const createStoragePool = defineCommand({
   },
   async handle(p, { db }) {
     const zone = await zoneById(db, p.zoneid);
+    // Every id the request names must exist, even one a zone-wide pool does not use.
+    if (p.podid) await podById(db, p.podid);
+    if (p.clusterid) await clusterById(db, p.clusterid);
     const scope = (p.scope ?? (p.clusterid ? 'cluster' : 'zone')).toUpperCase() as 'CLUSTER' | 'ZONE';
     let podId: string | undefined;
     let clusterId: string | undefined;

@@ -171,13 +171,11 @@ export const copyTemplate = defineCommand({
     id: required.uuid('Template ID'),
     sourcezoneid: optional.uuid('ID of the zone the template is currently hosted on'),
     destzoneid: optional.uuid('ID of the zone the template is being copied to'),
-    destzoneids: optional.string('comma-separated IDs of the zones the template is being copied to'),
+    destzoneids: optional.uuidList('comma-separated IDs of the zones the template is being copied to'),
   },
   async handle(p, ctx) {
     const template = await templateById(ctx, p.id);
-    const destinations = [p.destzoneid, ...(p.destzoneids?.split(',') ?? [])]
-      .filter((z): z is string => !!z?.trim())
-      .map((z) => z.trim().toLowerCase());
+    const destinations = [...new Set([p.destzoneid, ...(p.destzoneids ?? [])].filter((z) => z !== undefined))];
     if (destinations.length === 0) throw paramError('Give destzoneid or destzoneids.');
     for (const z of destinations) await zoneById(ctx.db, z);
     if (template.crossZones) return { template: (await templateEntries(ctx.db, [template.id]))[0] };

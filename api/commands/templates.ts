@@ -18,7 +18,7 @@ import { routeIn } from '../../planning/motion-request';
 import { planned } from '../planned';
 import { registerTemplatePlan } from '../../planning/jobs/templates';
 import { listResponse } from '../list';
-import { listParams, must, optional, required, UUID } from '../params';
+import { listParams, must, optional, ParamFormatError, required, UUID } from '../params';
 import { templateEntries } from '../views/template';
 import { zoneById } from './lookup';
 import { EXTENSION, FORMATS, writableStores } from './template-lookup';
@@ -46,11 +46,13 @@ export const registerTemplate = defineCommand({
   isAsync: false,
   params: {
     name: required.string('the name of the template'),
-    url: required.string('the URL of where the template is hosted (http or https)'),
+    url: required.url('the URL of where the template is hosted (http or https)'),
     format: required.string(`the format of the template: ${FORMATS.join(', ')}`, must.beOneOf(...FORMATS)),
     hypervisor: required.string('the target hypervisor for the template: KVM, XenServer or VMware'),
-    displaytext: optional.string('the display text of the template'),
-    zoneid: optional.string('the ID of the zone the template is to be hosted on; -1 (or none) for region-wide'),
+    displaytext: optional.text('the display text of the template'),
+    zoneid: optional.string('the ID of the zone the template is to be hosted on; -1 (or none) for region-wide', (v) => {
+      if (v !== '-1' && !UUID.test(v)) throw new ParamFormatError('a zone UUID, or -1 for region-wide');
+    }),
     checksum: optional.string('the checksum of the template: {SHA-256}hex, {MD5}hex or MD5 hex'),
     ispublic: optional.boolean('true if the template is available to all accounts (and every store of its zone)'),
     isextractable: optional.boolean('true if the template or its derivatives are extractable'),

@@ -28,7 +28,7 @@ export const uploadVolume = defineCommand({
   isAsync: true,
   params: {
     name: required.string('the name of the volume'),
-    url: required.string('the URL of where the volume is hosted (http or https)'),
+    url: required.url('the URL of where the volume is hosted (http or https)'),
     format: required.string(`the format of the volume: ${DISK_FORMATS.join(', ')}`, must.beOneOf(...DISK_FORMATS)),
     zoneid: required.uuid('the ID of the zone the volume is to be hosted on'),
     checksum: optional.string('the checksum of the volume: {SHA-256}hex, {MD5}hex or MD5 hex'),

@@ -31,6 +31,11 @@ import {
 } from './volume-lookup';
 
 const GiB = 1024 ** 3;
+/**
+ * The largest blank volume asked for, in GB: 1 PiB. Its bytes (2^50) stay well inside a bigint column and a safe
+ * JavaScript integer; whether a pool can hold it is the capacity check's question, not the parameter's.
+ */
+const MAX_VOLUME_GB = 1024 * 1024;
 
 /** A Ready copy of the object on a store the zone reaches, or a clear refusal naming where the copies are. */
 async function reachableCopy(
@@ -71,7 +76,10 @@ export const createVolume = defineCommand({
   params: {
     name: optional.string('the name of the volume'),
     zoneid: optional.uuid('the ID of the zone to create the volume in (required)'),
-    size: optional.integer('size of a blank volume, in GB', must.bePositive),
+    size: optional.integer(
+      `size of a blank volume, in GB (1 to ${MAX_VOLUME_GB}, 1 PiB)`,
+      must.beBetween(1, MAX_VOLUME_GB),
+    ),
     snapshotid: optional.uuid('the snapshot ID to create the volume from (zoneid required)'),
     templateid: optional.uuid('the template ID to create the volume from'),
     storageid: optional.uuid('the primary storage pool to put the volume on (default: chosen in the zone)'),

@@ -36,7 +36,7 @@ export const createZone = defineCommand({
   params: {
     name: required.string('the name of the zone', must.beName),
     networktype: optional.string('network type of the zone, Basic or Advanced', must.beOneOf('Basic', 'Advanced')),
-    description: optional.string('a description of the zone'),
+    description: optional.text('a description of the zone'),
     dns1: optional.string('the first DNS server of the zone', must.beIPv4),
     internaldns1: optional.string('the first internal DNS server of the zone', must.beIPv4),
   },

@@ -49,6 +49,43 @@ describe('CloudStack request signatures', () => {
     expect(signatureMatches(p, 's', javaStyle)).toBe(true);
   });
 
+  describe('refuses lenient forms of the right HMAC (CloudStack compares the padded standard base64 string)', () => {
+    // A request whose signature has both "+" and "/" in it, so its base64url form differs from it.
+    const request = (() => {
+      for (let i = 0; ; i++) {
+        const p = params({ command: 'listZones', apiKey: 'k', name: `zone-${i}` });
+        const s = sign(p, 'secret');
+        if (s.includes('+') && s.includes('/')) return { p, s };
+      }
+    })();
+    const { p, s: good } = request;
+    const lastData = good.at(-2)!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    // The 27th character carries 4 bits of the digest and 2 spare bits: flipping a spare bit decodes the same bytes.
+    const spareBits = good.slice(0, -2) + alphabet[alphabet.indexOf(lastData) ^ 1]! + '=';
+
+    it('accepts the exact form: 28 characters ending in "="', () => {
+      expect(good).toMatch(/^[A-Za-z0-9+/]{27}=$/);
+      expect(signatureMatches(p, 'secret', good)).toBe(true);
+    });
+
+    it.each([
+      ['base64url', good.replaceAll('+', '-').replaceAll('/', '_')],
+      ['base64url without padding', good.replaceAll('+', '-').replaceAll('/', '_').replace(/=$/, '')],
+      ['no padding', good.replace(/=$/, '')],
+      ['junk after the padding', good + 'AAAA'],
+      ['a second "="', good + '='],
+      ['a trailing newline', good + '\n'],
+      ['a leading space', ' ' + good],
+      ['other spare bits in the last character', spareBits],
+    ])('%s', (_, variant) => {
+      // Each variant decodes leniently to the same 20 bytes; only the strict string compare tells them apart.
+      expect(Buffer.from(variant, 'base64').equals(Buffer.from(good, 'base64'))).toBe(true);
+      expect(variant).not.toBe(good);
+      expect(signatureMatches(p, 'secret', variant)).toBe(false);
+    });
+  });
+
   it('parses expires with Z, +0000 and +01:00 zones and rejects dates without a zone', () => {
     expect(parseExpires('2026-11-26T13:10:00Z')?.toISOString()).toBe('2026-11-26T13:10:00.000Z');
     expect(parseExpires('2026-11-26T13:10:00+0000')?.toISOString()).toBe('2026-11-26T13:10:00.000Z');
