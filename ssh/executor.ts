@@ -88,7 +88,8 @@ export function createSshExecutor(options: SshExecutorOptions): SshExecutor {
         get open() {
           return open;
         },
-        run: (argv, o) => exec(client, argv, o?.timeoutMs ?? options.commandTimeoutMs ?? 60_000, o?.onOutput, o?.signal),
+        run: (argv, o) =>
+          exec(client, argv, o?.timeoutMs ?? options.commandTimeoutMs ?? 60_000, o?.onOutput, o?.signal),
         sftp() {
           sftp ??= new Promise((resolve, reject) =>
             client.sftp((err, s) =>
