@@ -7,6 +7,7 @@ import { FailureType } from '../core/failures';
 import { qemuImgFormat, type ImageFormat } from '../core/image-format';
 import type { Db } from '../db/client';
 import type { SecretBox } from '../db/secret-box';
+import { checkImageOnHost, type RunOnHost } from '../plugins/hypervisors/image-check';
 import type { PlanStep } from '../plugins/motion/contract';
 import type { CommandResult, HostSession, SshExecutor } from '../ssh/executor';
 import { curlStallLimit, phaseLimitMs, runOrFail, tempPathOf } from './host-commands';
@@ -67,6 +68,14 @@ async function verifyCopy(
   }
 }
 
+/** Runs the host-side image check on `path`; any refusal fails the step for good, naming the rule. */
+async function refuseUnsafe(hostName: string, format: string, path: string, run: RunOnHost): Promise<void> {
+  const check = await checkImageOnHost(run, format as ImageFormat, path);
+  if (check.refusals.length === 0) return;
+  const why = check.refusals.map((r) => `${r.message} [${r.rule}]`).join(' ');
+  throw ApplicationFailure.nonRetryable(`the image on ${hostName} is refused: ${why}`, FailureType.UnsafeImage);
+}
+
 export function createHostDiskActivities({ db, ssh, secrets, withStore }: HostDiskDeps) {
   return {
     async hostFetchConvert(step: FetchConvertStep): Promise<{ virtualSize: number; physicalSize: number }> {
@@ -102,6 +111,8 @@ export function createHostDiskActivities({ db, ssh, secrets, withStore }: HostDi
           } else {
             source = 'path' in from ? from.path : download;
           }
+          // Before qemu-img touches it: the image must be what it claims and point at no other file.
+          await refuseUnsafe(host.name, step.sourceFormat, source, (argv) => run([...argv]).then((r) => r.stdout));
           const options = targetFormat === 'vpc' ? ['-o', 'force_size=on'] : [];
           const size = Number((await run(['stat', '-L', '-c', '%s', '--', source])).stdout.trim());
           await run(

@@ -6,7 +6,8 @@ import { Readable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/activity';
 import { parseChecksum } from '../core/checksum';
 import { FailureType } from '../core/failures';
-import { FormatSniffer, formatMatches, type SniffedFormat } from '../core/image-format';
+import { FormatSniffer, type SniffedFormat } from '../core/image-format';
+import { ImageInspector } from '../core/image-inspector';
 import { parseCidrList } from '../core/url-policy';
 import type { Db } from '../db/client';
 import { readSetting } from '../db/settings';
@@ -21,6 +22,8 @@ export interface TransferResult {
   size: number;
   sha256: string;
   format: SniffedFormat;
+  /** The guest-visible size the image's header gives (downloads only). */
+  virtualSize?: number;
   /** Parts the store already held from an earlier attempt (a resumed transfer). */
   resumedParts: number;
   partsSent: number;
@@ -96,7 +99,9 @@ export function createTransferActivities({ db, withStore, partSizeBytes, concurr
       const sha256 = createHash('sha256');
       const checksum = step.checksum ? parseChecksum(step.checksum) : undefined;
       const userHash = checksum?.algorithm === 'md5' ? createHash('md5') : undefined;
-      const sniffer = new FormatSniffer();
+      // Every image entering Ferry is inspected as it streams: its format, and nothing in it that would make qemu-img
+      // open another file (a backing file, a data file, an extent), nor a header its length cannot hold.
+      const inspector = new ImageInspector(step.format);
       return await withStore(step.storeId, async (driver) => {
         const written = await writeParts(
           driver,
@@ -105,20 +110,25 @@ export function createTransferActivities({ db, withStore, partSizeBytes, concurr
           (part) => {
             sha256.update(part);
             userHash?.update(part);
-            sniffer.update(part);
+            inspector.update(part);
           },
           total,
           step,
         );
         const digest = sha256.digest('hex');
-        const format = sniffer.result();
-        if (!formatMatches(step.format, format)) {
+        const inspection = inspector.finish(written.bytes);
+        const format = inspection.format;
+        if (inspection.refusals.some((r) => r.rule === 'format-mismatch')) {
           throw await refuse(
             driver,
             written.state,
             `${step.url} is ${format === 'TEXT' ? 'text (an error page?)' : format}, not the ${step.format} it was registered as.`,
             FailureType.FormatMismatch,
           );
+        }
+        if (inspection.refusals.length > 0) {
+          const why = inspection.refusals.map((r) => `${r.message} [${r.rule}]`).join(' ');
+          throw await refuse(driver, written.state, `${step.url} is refused: ${why}`, FailureType.UnsafeImage);
         }
         if (checksum) {
           const got = checksum.algorithm === 'sha256' ? digest : userHash!.digest('hex');
@@ -136,6 +146,7 @@ export function createTransferActivities({ db, withStore, partSizeBytes, concurr
           size: written.bytes,
           sha256: digest,
           format,
+          ...(inspection.virtualSize === undefined ? {} : { virtualSize: inspection.virtualSize }),
           resumedParts: written.resumedParts,
           partsSent: written.partsSent,
         };
