@@ -1,7 +1,8 @@
 // Host activities: probe a hypervisor host over SSH, then record what was found. Each is safe to run twice.
 import { ApplicationFailure } from '@temporalio/activity';
-import { and, eq, isNull, or } from 'drizzle-orm';
+import { and, eq, inArray, isNull, or } from 'drizzle-orm';
 import { FailureType } from '../core/failures';
+import { predecessors, type HostState } from '../core/state-machine';
 import type { Db } from '../db/client';
 import { hosts, storagePoolHosts, storagePools } from '../db/schema';
 import type { SecretBox } from '../db/secret-box';
@@ -33,6 +34,9 @@ interface HostActivityDeps {
   ssh: SshExecutor;
   secrets: SecretBox;
 }
+
+/** The host states the transition table lets a host leave for `to`. */
+const hostCameFrom = (to: HostState) => predecessors('host', to) as HostState[];
 
 export function createHostActivities({ db, ssh, secrets }: HostActivityDeps) {
   return {
@@ -97,10 +101,22 @@ export function createHostActivities({ db, ssh, secrets }: HostActivityDeps) {
             qemuImgVersion: probe.qemuImgVersion,
             lastProbed: new Date(),
           })
-          .where(eq(hosts.id, hostId))
+          .where(and(eq(hosts.id, hostId), inArray(hosts.state, hostCameFrom('Up'))))
           .returning({ id: hosts.id });
         if (updated.length === 0) {
-          throw ApplicationFailure.nonRetryable(`host ${hostId} was deleted while it was probed`, FailureType.NotFound);
+          const [now] = await tx.select({ state: hosts.state }).from(hosts).where(eq(hosts.id, hostId));
+          if (!now) {
+            throw ApplicationFailure.nonRetryable(
+              `host ${hostId} was deleted while it was probed`,
+              FailureType.NotFound,
+            );
+          }
+          if (now.state !== 'Up') {
+            throw ApplicationFailure.nonRetryable(
+              `host ${hostId} is ${now.state}: it cannot become Up`,
+              FailureType.IllegalTransition,
+            );
+          }
         }
         for (const pool of probe.pools) {
           const seen = { capacityBytes: pool.capacityBytes, availableBytes: pool.availableBytes, updated: new Date() };
@@ -118,7 +134,10 @@ export function createHostActivities({ db, ssh, secrets }: HostActivityDeps) {
 
     /** Compensation of addHost: the host stays, truthfully not Up, with the reason. */
     async markHostError({ hostId, reason }: { hostId: string; reason: string }): Promise<void> {
-      await db.update(hosts).set({ state: 'Error', lastError: reason }).where(eq(hosts.id, hostId));
+      await db
+        .update(hosts)
+        .set({ state: 'Error', lastError: reason })
+        .where(and(eq(hosts.id, hostId), inArray(hosts.state, hostCameFrom('Error'))));
     },
   };
 }
