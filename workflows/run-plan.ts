@@ -190,8 +190,12 @@ async function compensate(undos: Undo[], onFailure: Transition[], err: unknown, 
     }
   }
   const reason = isCancellation(err) ? 'the job was cancelled' : failureReason(err);
-  if (onFailure.length > 0) {
+  if (onFailure.length === 0) return;
+  try {
     await catalogue.applyTransitions({ transitions: onFailure, facts: facts(outcome), errorText: reason });
+  } catch (writeErr) {
+    // The job's own failure is what it reports; a row that could not say so is logged loudly.
+    log.error('the failure rows could not be written', { reason, error: failureReason(writeErr) });
   }
 }
 
