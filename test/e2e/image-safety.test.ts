@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ferryHome, poolPath, sampleImages } from '../../lab/lab-layout';
 import { buildLabInventory, removeLabInventoryStorage, type LabInventory } from '../support/lab-inventory';
 import { adminApi, unique } from '../support/stack';
+import { recordHistory } from '../support/temporal';
 
 let lab: LabInventory;
 let work: string;
@@ -131,6 +132,7 @@ describe('an unsafe file put on a pool by hand', () => {
     };
     expect(done.jobstatus).toBe(2);
     expect(done.jobresult.errortext).toContain('qcow2-backing-file');
+    await recordHistory(String(moving.jobid), 'migrateVolume-unsafe-image');
     const [after] = (await adminApi().call('listVolumes', { id: volume!.id })).volume as {
       state: string;
       storageid: string;
@@ -141,5 +143,42 @@ describe('an unsafe file put on a pool by hand', () => {
     expect(passwd.length).toBeGreaterThan(0);
     const xenFiles = execFileSync('ls', ['-a', poolPath('primary-xen-a')]).toString();
     expect(xenFiles).not.toContain(volume!.id);
+  }, 240_000);
+});
+
+describe('an unsafe file put on an image store by hand', () => {
+  it('is refused on the host before a volume is made from it; the volume ends Error', async () => {
+    const started = await adminApi().call('registerTemplate', {
+      name: unique('swapped'),
+      format: 'QCOW2',
+      hypervisor: 'KVM',
+      url: serve(join(work, 'clean.qcow2'), 'qcow2'),
+      zoneid: lab.zoneA.id,
+    });
+    expect((await adminApi().waitForJob(String(started.jobid))).jobstatus).toBe(1);
+    // The zone's NFS store holds it as a file; someone with access to the export swaps it.
+    const found = execFileSync('find', [lab.nfsDirs[0]!, '-type', 'f', '-path', `*${String(started.id)}*`])
+      .toString()
+      .trim()
+      .split('\n')
+      .filter(Boolean);
+    expect(found).toHaveLength(1);
+    copyFileSync(join(work, 'backing.qcow2'), found[0]!);
+    const created = await adminApi().call('createVolume', {
+      name: unique('from-swapped'),
+      zoneid: lab.zoneA.id,
+      templateid: String(started.id),
+      storageid: lab.pools.kvmA.id,
+    });
+    const done = (await adminApi().waitForJob(String(created.jobid))) as {
+      jobstatus: number;
+      jobresult: { errortext?: string };
+    };
+    expect(done.jobstatus).toBe(2);
+    expect(done.jobresult.errortext).toContain('qcow2-backing-file');
+    const [volume] = (await adminApi().call('listVolumes', { id: String(created.id) })).volume as { state: string }[];
+    expect(volume!.state).toBe('Error');
+    expect(execFileSync('ls', ['-a', poolPath('primary-kvm-a')]).toString()).not.toContain(String(created.id));
+    await recordHistory(String(created.jobid), 'createVolume-unsafe-image');
   }, 240_000);
 });
