@@ -90,15 +90,29 @@ export function imageSampleArgv(path: string, size: number): Argv[] {
     path,
   ];
   const head = Math.min(size, MAX_HEAD_BYTES);
-  if (size <= head) return [od(0, head)];
+  const pieces: Argv[] = [];
+  for (let at = 0; at < head; at += SAMPLE_PIECE_BYTES) pieces.push(od(at, Math.min(SAMPLE_PIECE_BYTES, head - at)));
+  if (pieces.length === 0) pieces.push(od(0, 0));
+  if (size <= head) return pieces;
   const tailStart = Math.max(head, size - TAIL_BYTES);
-  return [od(0, head), od(tailStart, size - tailStart)];
+  return [...pieces, od(tailStart, size - tailStart)];
 }
+
+/**
+ * The head is read in pieces: od prints three characters a byte, and the SSH executor keeps at most 1 MiB of a
+ * command's output, so one piece of 256 KiB (~780 KB of text) always arrives whole.
+ */
+const SAMPLE_PIECE_BYTES = 256 * 1024;
+
+/** How many of imageSampleArgv's commands read the head (the one after them, if any, reads the tail). */
+const headPieces = (size: number) => Math.max(1, Math.ceil(Math.min(size, MAX_HEAD_BYTES) / SAMPLE_PIECE_BYTES));
 
 /** The streaming inspector over imageSampleArgv's outputs (the bytes between head and tail are skipped). */
 export function inspectImageSample(format: ImageFormat, size: number, outputs: readonly string[]): Inspection {
-  const [headHex, tailHex] = outputs;
-  if (headHex === undefined) throw new Error('no sample of the image was read');
+  const pieces = headPieces(size);
+  if (outputs.length < pieces) throw new Error('no sample of the image was read');
+  const headHex = outputs.slice(0, pieces).join('\n');
+  const tailHex = outputs[pieces];
   const head = parseOd(headHex);
   const tail = tailHex === undefined ? new Uint8Array(0) : parseOd(tailHex);
   const gap = size - head.length - tail.length;
