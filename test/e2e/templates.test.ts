@@ -297,7 +297,7 @@ describe('bad input', () => {
       [{ url: 'http://169.254.169.254/latest/meta-data' }, 431, /link-local|private/],
       [{ url: 'http://10.0.0.1/a.qcow2' }, 431, /private/],
       [{ url: qcow2().url, zoneid: '00000000-0000-4000-8000-000000000000' }, 431, /Unable to find Zone/],
-      [{ url: qcow2().url, zoneid: 'zone-a' }, 431, /not a zone id/],
+      [{ url: qcow2().url, zoneid: 'zone-a' }, 431, /zone UUID, or -1/],
       [{ url: qcow2().url, format: 'EXE' }, 431, /expected one of/],
       [{ url: qcow2().url, checksum: '{SHA-256}abc' }, 431, /checksum must be/],
     ];
