@@ -2,7 +2,7 @@
 // (a workflow id), mark what was staged Ready, release or renew the lease, expire dead holders' leases and evict
 // unused objects least-recently-used first. Every write is a single conditional statement (or one transaction),
 // so each activity is safe to run twice.
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { findSetting } from '../core/settings';
 import type { Db } from '../db/client';
 import { cacheLeases, cacheObjects, imageStores, type CacheObjectState, type CacheObjectType } from '../db/schema';
@@ -147,13 +147,38 @@ export function createCacheLeaseActivities({ db, withStore }: { db: Db; withStor
       await db
         .update(cacheObjects)
         .set({ state: 'Ready', ...(size !== undefined ? { size } : {}), lastUsed: new Date(), updated: new Date() })
-        .where(and(eq(cacheObjects.storeId, storeId), eq(cacheObjects.key, key)));
+        // An object evicted meanwhile (a compensation that ran first) is not brought back.
+        .where(
+          and(
+            eq(cacheObjects.storeId, storeId),
+            eq(cacheObjects.key, key),
+            inArray(cacheObjects.state, ['Creating', 'Ready']),
+          ),
+        );
     },
 
     /**
      * Ends a lease. keepObject: the object stays for reuse (its last use is now). Otherwise it is deleted from the
      * store and marked Evicted, unless another holder still leases it.
      */
+    /**
+     * The undo of a reservation, by holder and key (it works whether or not the reservation landed): the lease ends,
+     * and what it staged goes unless it is a template Ready on the cache, which stays for reuse.
+     */
+    async releaseCacheLeaseOf({ storeId, holder, key }: { storeId: string; holder: string; key: string }) {
+      const [lease] = await db
+        .select({ id: cacheLeases.id, state: cacheLeases.state })
+        .from(cacheLeases)
+        .where(and(eq(cacheLeases.storeId, storeId), eq(cacheLeases.holder, holder), eq(cacheLeases.key, key)));
+      if (!lease) return;
+      const [object] = await db
+        .select({ state: cacheObjects.state, objectType: cacheObjects.objectType })
+        .from(cacheObjects)
+        .where(and(eq(cacheObjects.storeId, storeId), eq(cacheObjects.key, key)));
+      const keepObject = object?.state === 'Ready' && object.objectType === 'template';
+      await this.releaseCacheLease({ leaseId: lease.id, keepObject });
+    },
+
     async releaseCacheLease({ leaseId, keepObject }: { leaseId: string; keepObject: boolean }): Promise<void> {
       const [lease] = await db.select().from(cacheLeases).where(eq(cacheLeases.id, leaseId));
       if (!lease) return; // its store was deleted, and the lease with it

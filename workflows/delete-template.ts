@@ -1,5 +1,6 @@
 // deleteTemplate: remove the chosen copies (store objects, prepared pool files), each by its own plan; a copy whose
 // removal fails goes back to Ready with the reason. Then the template goes once no copy is left.
+import { CancellationScope } from '@temporalio/workflow';
 import { catalogue } from './activity-proxies';
 import type { PlansJobInput } from './plan-job';
 import { runPlans } from './run-plan';
@@ -10,5 +11,9 @@ export interface DeleteTemplateInput extends PlansJobInput {
 
 export async function deleteTemplate(input: DeleteTemplateInput): Promise<{ removed: boolean }> {
   await runPlans(input.plans, input);
-  return { removed: await catalogue.removeTemplateIfEmpty({ templateId: input.templateId }) };
+  // The copies are committed Destroyed: the template's own end follows them, whatever a cancellation says.
+  const removed = await CancellationScope.nonCancellable(() =>
+    catalogue.removeTemplateIfEmpty({ templateId: input.templateId }),
+  );
+  return { removed };
 }

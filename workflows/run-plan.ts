@@ -119,9 +119,18 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<PlanOutc
           await catalogue.applyTransitions({ transitions: step.transitions, facts: facts(outcome) });
           break;
         case 'reserve-cache': {
+          const holder = workflowInfo().workflowId;
+          // The undo is registered first, by holder and key: a reservation that lands after a cancellation (a
+          // database write the engine did not wait for) is released too. What it staged goes, unless it is a
+          // template Ready on the cache (reused, or whole): that stays for later copies, evicted by LRU.
+          undos.push({
+            what: `release the cache lease of ${step.key}`,
+            lease: step.lease,
+            run: () => compensation.releaseCacheLeaseOf({ storeId: step.storeId, holder, key: step.key }),
+          });
           const reserved = await catalogue.reserveCacheSpace({
             storeId: step.storeId,
-            holder: workflowInfo().workflowId,
+            holder,
             key: step.key,
             bytes: step.bytes,
             objectType: step.objectType,
@@ -129,13 +138,6 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<PlanOutc
             ttlSeconds: CACHE_LEASE_SECONDS,
           });
           leases.set(step.lease, { leaseId: reserved.leaseId, storeId: step.storeId, key: step.key });
-          // Undo: end the lease and drop what this run staged; an object found Ready (reused) stays for others.
-          const keepObject = reserved.objectState === 'Ready';
-          undos.push({
-            what: `release cache lease ${reserved.leaseId}`,
-            lease: step.lease,
-            run: () => compensation.releaseCacheLease({ leaseId: reserved.leaseId, keepObject }),
-          });
           break;
         }
         case 'release-cache': {
@@ -204,6 +206,11 @@ async function cleanUp(steps: PlanStep[], outcome: PlanOutcome, options: RunOpti
   const leftovers: string[] = [];
   const acts = cleanup(options.heartbeatSeconds);
   for (const step of steps) {
+    // A row records what clean-up did: after a clean-up step that could not be done, it is not written.
+    if (step.step === 'transition' && leftovers.length > 0) {
+      leftovers.push(`${describe(step)}: not recorded, as the clean-up before it was not done`);
+      continue;
+    }
     try {
       await CancellationScope.nonCancellable(async () => {
         if (step.step === 'transition') await catalogue.applyTransitions({ transitions: step.transitions });
