@@ -7,7 +7,14 @@ import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, IllegalStateError } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  Runtime,
+  Worker,
+  type WorkerOptions,
+  type WorkflowBundle,
+} from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
 import type { Activities } from '../../activities';
 import { workflowsPath } from '../../workers/ferry-worker';
@@ -23,9 +30,15 @@ export interface WorkflowRun {
   testEnv: TestWorkflowEnvironment;
 }
 
+/** Worker settings a test may change: how soon a heartbeat delivers a cancellation, how many activities at once. */
+export type WorkerTuning = Pick<
+  WorkerOptions,
+  'defaultHeartbeatThrottleInterval' | 'maxHeartbeatThrottleInterval' | 'maxConcurrentActivityTaskExecutions'
+>;
+
 export interface WorkflowEnv {
   /** Runs `body` while a worker with `mocks` as its activities polls a fresh task queue. */
-  run<T>(mocks: MockActivities, body: (run: WorkflowRun) => Promise<T>): Promise<T>;
+  run<T>(mocks: MockActivities, body: (run: WorkflowRun) => Promise<T>, tuning?: WorkerTuning): Promise<T>;
 }
 
 const serverBinary = 'temporal-test-server';
@@ -92,7 +105,7 @@ export function useWorkflowEnv(): WorkflowEnv {
   });
 
   return {
-    async run<T>(mocks: MockActivities, body: (run: WorkflowRun) => Promise<T>): Promise<T> {
+    async run<T>(mocks: MockActivities, body: (run: WorkflowRun) => Promise<T>, tuning: WorkerTuning = {}): Promise<T> {
       if (!testEnv || !bundle) {
         throw new Error('useWorkflowEnv(): the environment is not started (call it at file level)');
       }
@@ -104,6 +117,7 @@ export function useWorkflowEnv(): WorkflowEnv {
         workflowBundle: bundle,
         // One test runs one workflow at a time; each extra thread loads the bundle again (~0.7 s).
         workflowThreadPoolSize: 1,
+        ...tuning,
         activities: {
           ...mocks,
           // Called for any activity type not registered above: remembered, and failed so no retry hides it.
