@@ -102,28 +102,27 @@ export function successCalls(plan: Plan, holder: string): StepCall[] {
 }
 
 /**
- * The undos owed when the plan stops in step `failed` (before its commit, or in it), newest first. `landed`: the
- * call it stopped in completed after all (a catalogue write that finished although the job was cancelled), so a
- * reservation it made is owed its release, and a release it made is not.
+ * The undos owed when the plan stops in step `failed` (before its commit, or in it), newest first. `_landed`: the
+ * call it stopped in completed after all (a catalogue write that finished although the job was cancelled); the
+ * undos owed are the same, as a reservation's is registered before it runs and a release's taken off only after.
  */
 export function undoCalls(
   plan: Plan,
   failed: number,
   cacheObject: 'Creating' | 'Ready',
-  landed: { name: string } | undefined = undefined,
+  _landed: { name: string } | undefined = undefined,
 ): ExpectedCall[] {
   const owed: { lease?: string; call: ExpectedCall }[] = [];
   plan.steps.slice(0, failed + 1).forEach((step, index) => {
     const done = index < failed;
     if (step.step === 'reserve-cache') {
-      // A reservation that did not return holds no lease; one that did is released, keeping an object it found Ready.
-      if (done || landed?.name === 'reserveCacheSpace') {
-        const release = { leaseId: leaseIdOf(step.storeId, step.key), keepObject: cacheObject === 'Ready' };
-        owed.push({ lease: step.lease, call: { name: 'releaseCacheLease', input: release } });
-      }
+      // Registered before the reservation runs, by holder and key: owed whether or not the reservation landed.
+      const release = { storeId: step.storeId, holder: expect.any(String) as unknown, key: step.key };
+      owed.push({ lease: step.lease, call: { name: 'releaseCacheLeaseOf', input: release } });
     } else if (step.step === 'release-cache') {
+      // Once the lease's own release returned, its undo is off the stack.
       const at = owed.findIndex((o) => o.lease === step.lease);
-      if ((done || landed?.name === 'releaseCacheLease') && at >= 0) owed.splice(at, 1);
+      if (done && at >= 0) owed.splice(at, 1);
     } else if (step.step !== 'transition' && step.step !== 'commit' && step.undo && !step.lease) {
       // Registered before its step runs: a step that failed half way may have made part of its output.
       owed.push({ call: removal(step.undo) });

@@ -143,6 +143,7 @@ export class ActivityLog {
         this.call('reserveCacheSpace', i, () => ({ leaseId: leaseIdOf(i.storeId, i.key), objectState: reserved() })),
       markCacheObjectReady: (i) => this.call('markCacheObjectReady', i, () => undefined),
       releaseCacheLease: (i) => this.call('releaseCacheLease', i, () => undefined),
+      releaseCacheLeaseOf: (i) => this.call('releaseCacheLeaseOf', i, () => undefined),
       removeTemplateIfEmpty: (i) => this.call('removeTemplateIfEmpty', i, () => true),
     };
   }
