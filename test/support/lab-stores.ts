@@ -109,6 +109,44 @@ async function swiftLogin(): Promise<{ storageUrl: string; token: string }> {
   return { storageUrl: auth.headers.get('x-storage-url')!, token: auth.headers.get('x-auth-token')! };
 }
 
+export interface SwiftObject {
+  name: string;
+  bytes: number;
+  /** Milliseconds since the epoch. */
+  lastModified: number;
+}
+
+/** The objects of a container whose names start with `prefix` (every page). */
+export async function listSwift(container: string, prefix: string): Promise<SwiftObject[]> {
+  const { storageUrl, token } = await swiftLogin();
+  const found: SwiftObject[] = [];
+  for (let marker = '', page = 0; page < 100; page++) {
+    const query = new URLSearchParams({ format: 'json', prefix, marker });
+    const res = await fetch(`${storageUrl}/${encodeURIComponent(container)}?${query.toString()}`, {
+      headers: { 'X-Auth-Token': token },
+    });
+    if (res.status === 404) return found;
+    if (!res.ok) throw new Error(`cannot list Swift container ${container}: ${res.status}`);
+    const objects = (await res.json()) as { name: string; bytes: number; last_modified: string }[];
+    if (objects.length === 0) break;
+    // Swift gives UTC times without a zone.
+    found.push(...objects.map((o) => ({ ...o, lastModified: Date.parse(`${o.last_modified}Z`) })));
+    marker = objects[objects.length - 1]!.name;
+  }
+  return found;
+}
+
+/** An object's bytes as a stream (a large object's manifest reads as its segments joined). */
+export async function readSwift(container: string, key: string): Promise<AsyncIterable<Uint8Array>> {
+  const { storageUrl, token } = await swiftLogin();
+  const path = key.split('/').map(encodeURIComponent).join('/');
+  const res = await fetch(`${storageUrl}/${encodeURIComponent(container)}/${path}`, {
+    headers: { 'X-Auth-Token': token },
+  });
+  if (!res.ok || !res.body) throw new Error(`cannot read Swift object ${key}: ${res.status}`);
+  return res.body;
+}
+
 export async function createSwiftContainer(container: string): Promise<void> {
   const { storageUrl, token } = await swiftLogin();
   const res = await fetch(`${storageUrl}/${container}`, { method: 'PUT', headers: { 'X-Auth-Token': token } });
