@@ -90,6 +90,24 @@ export function createCacheLeaseActivities({ db, withStore }: { db: Db; withStor
     return true;
   }
 
+  /** Ends a lease; what it staged goes unless `keepObject` (a template kept for reuse). */
+  async function releaseLease(leaseId: string, keepObject: boolean): Promise<void> {
+    const [lease] = await db.select().from(cacheLeases).where(eq(cacheLeases.id, leaseId));
+    if (!lease) return; // its store was deleted, and the lease with it
+    await db
+      .update(cacheLeases)
+      .set({ state: 'Released', released: new Date() })
+      .where(and(eq(cacheLeases.id, leaseId), eq(cacheLeases.state, 'Active')));
+    if (keepObject) {
+      await db
+        .update(cacheObjects)
+        .set({ lastUsed: new Date(), updated: new Date() })
+        .where(and(eq(cacheObjects.storeId, lease.storeId), eq(cacheObjects.key, lease.key)));
+      return;
+    }
+    await evictOne(lease.storeId, lease.key, ['Creating', 'Ready']);
+  }
+
   return {
     readCacheReplacementSettings: (): Promise<CacheReplacementSettings> => readCacheReplacementSettings(db),
 
@@ -176,25 +194,11 @@ export function createCacheLeaseActivities({ db, withStore }: { db: Db; withStor
         .from(cacheObjects)
         .where(and(eq(cacheObjects.storeId, storeId), eq(cacheObjects.key, key)));
       const keepObject = object?.state === 'Ready' && object.objectType === 'template';
-      await this.releaseCacheLease({ leaseId: lease.id, keepObject });
+      await releaseLease(lease.id, keepObject);
     },
 
-    async releaseCacheLease({ leaseId, keepObject }: { leaseId: string; keepObject: boolean }): Promise<void> {
-      const [lease] = await db.select().from(cacheLeases).where(eq(cacheLeases.id, leaseId));
-      if (!lease) return; // its store was deleted, and the lease with it
-      await db
-        .update(cacheLeases)
-        .set({ state: 'Released', released: new Date() })
-        .where(and(eq(cacheLeases.id, leaseId), eq(cacheLeases.state, 'Active')));
-      if (keepObject) {
-        await db
-          .update(cacheObjects)
-          .set({ lastUsed: new Date(), updated: new Date() })
-          .where(and(eq(cacheObjects.storeId, lease.storeId), eq(cacheObjects.key, lease.key)));
-        return;
-      }
-      await evictOne(lease.storeId, lease.key, ['Creating', 'Ready']);
-    },
+    releaseCacheLease: ({ leaseId, keepObject }: { leaseId: string; keepObject: boolean }): Promise<void> =>
+      releaseLease(leaseId, keepObject),
 
     /**
      * Pushes a lease's expiry out. `renewed` false: it ended or lapsed (eviction may already have taken the object),
