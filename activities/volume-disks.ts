@@ -104,12 +104,6 @@ export function createVolumeDiskActivities({ db, ssh, secrets, withStore, partSi
       });
     },
 
-    /** Deletes the volume's disk (and a leftover temporary one); gone already is fine. */
-    async removeVolumeDisk({ volumeId }: { volumeId: string }): Promise<void> {
-      const { volume } = await volumeWork(volumeId);
-      await removeFromPool(volume.poolId!, volume.path!);
-    },
-
     /** Takes the snapshot on primary through the volume's host; a retry first drops a half-made one. */
     async snapshotOnPrimary({ snapshotId }: { snapshotId: string }): Promise<{ handle: string; size: number }> {
       const { host, adapter, volume, volumePath } = await snapshotWork(snapshotId);
