@@ -171,6 +171,34 @@ export function imageStoreContract(name: string, target: () => ContractTarget) {
       expect(await driver.head(`${prefix}abandoned/two`)).toBeUndefined();
     });
 
+    it('lists objects with their write time and uploads in progress with their start, by prefix', async () => {
+      const before = Date.now() - 2000; // the backend's clock may lag ours a little, and keeps whole seconds
+      const key = `${prefix}listed/object`;
+      await driver.put(key, patternStream(500, 9), 500);
+      const objects = [];
+      for await (const o of driver.list(`${prefix}listed/`)) objects.push(o);
+      expect(objects.map((o) => [o.key, o.size])).toEqual([[key, 500]]);
+      expect(objects[0]!.modified.getTime()).toBeGreaterThan(before);
+      expect(objects[0]!.modified.getTime()).toBeLessThan(Date.now() + 2000);
+
+      const open = await driver.multipart.begin(`${prefix}uploads/open`);
+      await driver.multipart.putPart(open, 1, patternStream(1000, 10), 1000);
+      const elsewhere = await driver.multipart.begin(`${prefix}other/open`);
+      const uploads = [];
+      for await (const u of driver.multipart.listUploads(`${prefix}uploads/`)) uploads.push(u);
+      expect(uploads.map((u) => [u.key, u.uploadId])).toEqual([[open.key, open.uploadId]]);
+      expect(uploads[0]!.initiated.getTime()).toBeGreaterThan(before);
+      // An upload in progress is not an object, and one listed can be aborted by its key and id alone.
+      const listed = [];
+      for await (const o of driver.list(`${prefix}uploads/`)) listed.push(o.key);
+      expect(listed).toEqual([]);
+      await driver.multipart.abort({ key: open.key, uploadId: open.uploadId, parts: [] });
+      await driver.multipart.abort(elsewhere);
+      const left = [];
+      for await (const u of driver.multipart.listUploads(`${prefix}uploads/`)) left.push(u);
+      expect(left).toEqual([]);
+    });
+
     it('declares capabilities it keeps', async () => {
       const caps = target().provider.capabilities;
       if (caps.serverSideCopy) {

@@ -46,6 +46,18 @@ export interface ObjectInfo {
   size: number;
 }
 
+/** An object as a listing shows it: with when it was last written, so a reconciler can leave young objects alone. */
+export interface ListedObject extends ObjectInfo {
+  modified: Date;
+}
+
+/** A multipart upload begun and neither completed nor aborted. */
+export interface OpenUpload {
+  key: string;
+  uploadId: string;
+  initiated: Date;
+}
+
 export interface ByteRange {
   /** First byte, inclusive. */
   start: number;
@@ -70,7 +82,8 @@ export interface ImageStoreDriver {
   head(key: string): Promise<ObjectInfo | undefined>;
   /** Deleting what is not there is not an error (idempotent). */
   delete(key: string): Promise<void>;
-  list(prefix: string): AsyncIterable<ObjectInfo>;
+  /** Whole objects only: a multipart upload in progress is listed by multipart.listUploads, not here. */
+  list(prefix: string): AsyncIterable<ListedObject>;
   /** A URL that fetches the object with plain HTTP GET until it expires. */
   expiringUrl(key: string, seconds: number): Promise<string>;
   multipart: MultipartWriter;
@@ -92,6 +105,8 @@ export interface MultipartWriter {
   partUploadUrl?(state: MultipartState, partNumber: number, seconds: number): Promise<string>;
   complete(state: MultipartState): Promise<ObjectInfo>;
   abort(state: MultipartState): Promise<void>;
+  /** The uploads in progress whose keys start with `prefix` (abort one with abort({ key, uploadId, parts: [] })). */
+  listUploads(prefix: string): AsyncIterable<OpenUpload>;
   /** Aborts uploads under `prefix` begun before `olderThan`, returning how many. */
   abortAbandoned(prefix: string, olderThan: Date): Promise<number>;
 }

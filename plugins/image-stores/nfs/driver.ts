@@ -12,6 +12,7 @@ import {
   type ImageStoreDriver,
   type MultipartState,
   type ObjectInfo,
+  type OpenUpload,
   type ProviderServices,
   type StoreConfig,
 } from '../contract';
@@ -93,6 +94,21 @@ export function openNfsDriver(config: StoreConfig, storeId: string, services: Pr
   const uploadDir = (uploadId: string) => `${root}/${UPLOADS}/${uploadId}`;
   const partPath = (uploadId: string, n: number) => `${uploadDir(uploadId)}/${String(n).padStart(8, '0')}`;
 
+  /** Each upload in progress is a directory of parts with a `key` file written when it began. */
+  async function* listUploads(prefix: string): AsyncIterable<OpenUpload> {
+    const result = await (
+      await host()
+    ).run(['find', `${root}/${UPLOADS}`, '-mindepth', '2', '-maxdepth', '2', '-name', 'key', '-printf', '%h\\t%T@\\n']);
+    if (result.exitCode !== 0) return; // no upload ever began here
+    for (const line of result.stdout.split('\n')) {
+      const [dir, mtime] = line.split('\t');
+      if (!dir) continue;
+      const key = await run(['cat', '--', `${dir}/key`]).catch(() => undefined); // finished since the listing
+      if (key === undefined || !key.startsWith(prefix)) continue;
+      yield { key, uploadId: posix.basename(dir), initiated: new Date(Number(mtime) * 1000) };
+    }
+  }
+
   return {
     async check() {
       try {
@@ -152,14 +168,14 @@ export function openNfsDriver(config: StoreConfig, storeId: string, services: Pr
       // Search from the deepest directory the prefix names, then filter by the whole prefix.
       const dir = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
       const start = dir ? pathOf(dir) : root;
-      const result = await (await host()).run(['find', start, '-type', 'f', '-printf', '%P\\t%s\\n']);
+      const result = await (await host()).run(['find', start, '-type', 'f', '-printf', '%P\\t%s\\t%T@\\n']);
       if (result.exitCode !== 0) return; // nothing there yet
       for (const line of result.stdout.split('\n')) {
-        const [rel, size] = line.split('\t');
+        const [rel, size, mtime] = line.split('\t');
         if (!rel) continue;
         const key = dir ? `${dir}/${rel}` : rel;
         if (key.startsWith(prefix) && !key.startsWith(UPLOADS) && !key.includes('.ferry-tmp-'))
-          yield { key, size: Number(size) };
+          yield { key, size: Number(size), modified: new Date(Number(mtime) * 1000) };
       }
     },
 
@@ -202,29 +218,12 @@ export function openNfsDriver(config: StoreConfig, storeId: string, services: Pr
       async abort(state) {
         await run(['rm', '-rf', '--', uploadDir(state.uploadId)]);
       },
+      listUploads,
       async abortAbandoned(prefix, olderThan) {
-        const result = await (
-          await host()
-        ).run([
-          'find',
-          `${root}/${UPLOADS}`,
-          '-mindepth',
-          '2',
-          '-maxdepth',
-          '2',
-          '-name',
-          'key',
-          '-printf',
-          '%h\\t%T@\\n',
-        ]);
-        if (result.exitCode !== 0) return 0;
         let aborted = 0;
-        for (const line of result.stdout.split('\n')) {
-          const [dir, mtime] = line.split('\t');
-          if (!dir || Number(mtime) * 1000 >= olderThan.getTime()) continue;
-          const key = await run(['cat', '--', `${dir}/key`]);
-          if (!key.startsWith(prefix)) continue;
-          await run(['rm', '-rf', '--', dir]);
+        for await (const u of listUploads(prefix)) {
+          if (u.initiated >= olderThan) continue;
+          await run(['rm', '-rf', '--', uploadDir(u.uploadId)]);
           aborted++;
         }
         return aborted;

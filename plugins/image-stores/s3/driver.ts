@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { StoreCheckError, type ImageStoreDriver, type StoreConfig } from '../contract';
+import { StoreCheckError, type ImageStoreDriver, type OpenUpload, type StoreConfig } from '../contract';
 import { required } from '../details';
 import { withPart } from '../multipart-state';
 
@@ -50,6 +50,26 @@ export function openS3Driver(config: StoreConfig): ImageStoreDriver {
       if (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 404) return undefined;
       throw err;
     }
+  }
+
+  async function* listUploads(prefix: string): AsyncIterable<OpenUpload> {
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      const page = await s3.send(
+        new ListMultipartUploadsCommand({
+          Bucket: bucket,
+          Prefix: prefix,
+          KeyMarker: keyMarker,
+          UploadIdMarker: uploadIdMarker,
+        }),
+      );
+      for (const u of page.Uploads ?? []) {
+        yield { key: u.Key!, uploadId: u.UploadId!, initiated: u.Initiated ?? new Date(0) };
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker);
   }
 
   return {
@@ -119,7 +139,9 @@ export function openS3Driver(config: StoreConfig): ImageStoreDriver {
         const page = await s3.send(
           new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
         );
-        for (const o of page.Contents ?? []) yield { key: o.Key!, size: o.Size ?? 0 };
+        for (const o of page.Contents ?? []) {
+          yield { key: o.Key!, size: o.Size ?? 0, modified: o.LastModified ?? new Date(0) };
+        }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
     },
@@ -173,28 +195,14 @@ export function openS3Driver(config: StoreConfig): ImageStoreDriver {
       async abort(state) {
         await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: state.key, UploadId: state.uploadId }));
       },
+      listUploads,
       async abortAbandoned(prefix, olderThan) {
         let aborted = 0;
-        let keyMarker: string | undefined;
-        let uploadIdMarker: string | undefined;
-        do {
-          const page = await s3.send(
-            new ListMultipartUploadsCommand({
-              Bucket: bucket,
-              Prefix: prefix,
-              KeyMarker: keyMarker,
-              UploadIdMarker: uploadIdMarker,
-            }),
-          );
-          for (const u of page.Uploads ?? []) {
-            if (u.Initiated && u.Initiated < olderThan) {
-              await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key!, UploadId: u.UploadId! }));
-              aborted++;
-            }
-          }
-          keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
-          uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
-        } while (keyMarker);
+        for await (const u of listUploads(prefix)) {
+          if (u.initiated >= olderThan) continue;
+          await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.key, UploadId: u.uploadId }));
+          aborted++;
+        }
         return aborted;
       },
     },

@@ -3,7 +3,13 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { StoreCheckError, type ImageStoreDriver, type ObjectInfo, type StoreConfig } from '../contract';
+import {
+  StoreCheckError,
+  type ImageStoreDriver,
+  type ObjectInfo,
+  type OpenUpload,
+  type StoreConfig,
+} from '../contract';
 import { required } from '../details';
 import { withPart } from '../multipart-state';
 
@@ -96,13 +102,20 @@ export function openSwiftDriver(config: StoreConfig): ImageStoreDriver {
     await expectOk(await call('PUT', encodeURIComponent(segments)), `create container ${segments}`);
   }
 
-  async function* listContainer(name: string, prefix: string): AsyncIterable<{ name: string; bytes: number }> {
+  async function* listContainer(
+    name: string,
+    prefix: string,
+  ): AsyncIterable<{ name: string; bytes: number; last_modified: string }> {
     let marker = '';
     for (;;) {
       const query = new URLSearchParams({ format: 'json', prefix, marker }).toString();
       const res = await call('GET', encodeURIComponent(name), { query });
       if (res.status === 404) return;
-      const page = (await (await expectOk(res, `list ${name}`)).json()) as { name: string; bytes: number }[];
+      const page = (await (await expectOk(res, `list ${name}`)).json()) as {
+        name: string;
+        bytes: number;
+        last_modified: string;
+      }[];
       if (page.length === 0) return;
       yield* page;
       marker = page[page.length - 1]!.name;
@@ -116,6 +129,19 @@ export function openSwiftDriver(config: StoreConfig): ImageStoreDriver {
     await call('DELETE', `${encodeURIComponent(segments)}/${encodePath(`.pending/${uploadId}`)}`).then((r) =>
       r.body?.cancel(),
     );
+  }
+
+  /** Uploads in progress are the markers begin() leaves in the segments container (its key and start on each). */
+  async function* listUploads(prefix: string): AsyncIterable<OpenUpload> {
+    for await (const marker of listContainer(segments, '.pending/')) {
+      const res = await call('HEAD', `${encodeURIComponent(segments)}/${encodePath(marker.name)}`);
+      await res.body?.cancel();
+      if (!res.ok) continue; // completed or aborted since the listing
+      const key = decodeURIComponent(res.headers.get('x-object-meta-ferry-key') ?? '');
+      if (!key.startsWith(prefix)) continue;
+      const initiated = new Date(Number(res.headers.get('x-timestamp') ?? 0) * 1000);
+      yield { key, uploadId: marker.name.slice('.pending/'.length), initiated };
+    }
   }
 
   async function accountTempUrlKey(): Promise<string> {
@@ -192,7 +218,9 @@ export function openSwiftDriver(config: StoreConfig): ImageStoreDriver {
     },
 
     async *list(prefix) {
-      for await (const o of listContainer(container, prefix)) yield { key: o.name, size: o.bytes };
+      for await (const o of listContainer(container, prefix)) {
+        yield { key: o.name, size: o.bytes, modified: swiftTime(o.last_modified) };
+      }
     },
 
     expiringUrl: (key, seconds) => tempUrl('GET', container, key, seconds),
@@ -242,16 +270,13 @@ export function openSwiftDriver(config: StoreConfig): ImageStoreDriver {
         return (await head(state.key))!;
       },
       abort: (state) => deleteSegments(state.key, state.uploadId),
+      listUploads,
       async abortAbandoned(prefix, olderThan) {
         let aborted = 0;
-        for await (const marker of listContainer(segments, '.pending/')) {
-          const res = await call('HEAD', `${encodeURIComponent(segments)}/${encodePath(marker.name)}`);
-          const key = decodeURIComponent(res.headers.get('x-object-meta-ferry-key') ?? '');
-          const started = Number(res.headers.get('x-timestamp') ?? 0) * 1000;
-          if (res.ok && key.startsWith(prefix) && started < olderThan.getTime()) {
-            await deleteSegments(key, marker.name.slice('.pending/'.length));
-            aborted++;
-          }
+        for await (const u of listUploads(prefix)) {
+          if (u.initiated >= olderThan) continue;
+          await deleteSegments(u.key, u.uploadId);
+          aborted++;
         }
         return aborted;
       },
@@ -260,6 +285,9 @@ export function openSwiftDriver(config: StoreConfig): ImageStoreDriver {
     close: () => Promise.resolve(),
   };
 }
+
+/** Swift lists times in UTC without saying so. */
+const swiftTime = (text: string) => new Date(Date.parse(`${text}Z`));
 
 function causeOf(err: unknown): string {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
