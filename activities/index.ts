@@ -8,6 +8,7 @@ import { createCacheLeaseActivities } from './cache-leases';
 import { createCatalogueActivities } from './catalogue';
 import { createHostDiskActivities } from './host-disks';
 import { createHostActivities } from './hosts';
+import { createReconcileActivities, type JobStatusReader } from './reconcile';
 import { createStoreAccess } from './store-access';
 import { createTemplateActivities } from './templates';
 import { createTransferActivities } from './transfers';
@@ -21,6 +22,8 @@ export interface ActivityDeps {
   /** Size of the parts transfers write (and resume from), and how many upload at once. */
   partSizeBytes: number;
   transferConcurrency: number;
+  /** Whether a job (workflow id) still runs, from Temporal: the doctor's evidence. */
+  jobStatus: JobStatusReader;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -33,6 +36,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHostDiskActivities({ ...deps, withStore }),
     ...createVolumeDiskActivities({ ...deps, withStore }),
     ...createCacheLeaseActivities({ ...deps, withStore }),
+    ...createReconcileActivities({ ...deps, withStore }),
   });
 }
 

@@ -97,6 +97,34 @@ export const settingSpecs: readonly SettingSpec[] = [
     defaultValue: String(30 * 24 * 3600),
     problem: positiveInteger(365 * 24 * 3600),
   },
+  {
+    name: 'storage.doctor.interval',
+    category: 'Storage',
+    description:
+      'Seconds between scheduled doctor runs (reconcileCatalogue; the Temporal schedule takes a new value at the next ' +
+      'worker start)',
+    type: 'Integer',
+    defaultValue: '3600',
+    problem: positiveInteger(30 * 24 * 3600),
+  },
+  {
+    name: 'storage.doctor.repair',
+    category: 'Storage',
+    description:
+      'Whether the scheduled doctor repairs (removes proven orphans, ends lying rows) or only reports what it finds',
+    type: 'Boolean',
+    defaultValue: 'true',
+    problem: (value) => (value === 'true' || value === 'false' ? undefined : 'true or false'),
+  },
+  {
+    name: 'storage.doctor.grace',
+    category: 'Storage',
+    description:
+      'Seconds an orphan must have existed before the doctor removes it (younger ones may be a job starting)',
+    type: 'Integer',
+    defaultValue: '3600',
+    problem: positiveInteger(365 * 24 * 3600),
+  },
 ];
 
 export function findSetting(name: string): SettingSpec | undefined {

@@ -5,6 +5,9 @@ import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy } fro
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { readCacheReplacementSettings } from '../activities/cache-leases';
+import { temporalJobStatus } from '../activities/job-status';
+import { findSetting } from '../core/settings';
+import { readSetting } from '../db/settings';
 import { createDownloadLinks } from '../core/download-links';
 import { openDb, type DbHandle } from '../db/client';
 import { createSecretBox } from '../db/secret-box';
@@ -50,6 +53,44 @@ export async function ensureEvictionSchedule(config: FerryConfig, db: DbHandle['
   }
 }
 
+/** One doctor schedule per task queue, like eviction: a test run's doctor judges its own catalogue only. */
+export const doctorScheduleId = (taskQueue: string) =>
+  taskQueue === 'ferry' ? 'ferry-doctor' : `ferry-doctor-${taskQueue}`;
+
+async function doctorSettings(db: DbHandle['db']) {
+  const value = async (name: string) => (await readSetting(db, name)) || findSetting(name)!.defaultValue;
+  return {
+    intervalSeconds: Number(await value('storage.doctor.interval')),
+    repair: (await value('storage.doctor.repair')) === 'true',
+    graceSeconds: Number(await value('storage.doctor.grace')),
+  };
+}
+
+/**
+ * Creates, or brings up to date, the schedule that runs reconcileCatalogue every storage.doctor.interval seconds
+ * (the settings apply at the next worker start). Each run's result is its report, in the Temporal UI.
+ */
+export async function ensureDoctorSchedule(client: Client, config: FerryConfig, db: DbHandle['db']): Promise<void> {
+  const { intervalSeconds, repair, graceSeconds } = await doctorSettings(db);
+  const scheduleId = doctorScheduleId(config.temporal.taskQueue);
+  const spec = { intervals: [{ every: `${intervalSeconds}s` }] };
+  const action = {
+    type: 'startWorkflow' as const,
+    workflowType: 'reconcileCatalogue',
+    workflowId: scheduleId,
+    taskQueue: config.temporal.taskQueue,
+    args: [{ repair, graceSeconds }],
+    workflowExecutionTimeout: `${intervalSeconds}s`,
+    typedSearchAttributes: [{ key: FerryCommand, value: 'reconcileCatalogue' }],
+  };
+  try {
+    await client.schedule.create({ scheduleId, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP } });
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec, action }));
+  }
+}
+
 export interface FerryWorker {
   worker: Worker;
   /** Runs until shutdown() and then releases every client. */
@@ -66,6 +107,9 @@ export async function createFerryWorker(config: FerryConfig): Promise<FerryWorke
     maxSessionsPerHost: config.ssh.maxSessionsPerHost,
   });
   const links = createDownloadLinks(config.masterKey, config.api.publicUrl);
+  // A client of Temporal for the doctor's questions (is this job still running?) and the doctor's schedule.
+  const clientConnection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const activities = createActivities({
     db: dbHandle.db,
     secrets: createSecretBox(config.masterKey),
@@ -73,8 +117,10 @@ export async function createFerryWorker(config: FerryConfig): Promise<FerryWorke
     storeServices: { ssh, signedDownloadUrl: links.url },
     partSizeBytes: config.transferPartBytes,
     transferConcurrency: config.transferConcurrency,
+    jobStatus: temporalJobStatus(client.workflow),
   });
   await ensureEvictionSchedule(config, dbHandle.db);
+  await ensureDoctorSchedule(client, config, dbHandle.db);
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -93,6 +139,7 @@ export async function createFerryWorker(config: FerryConfig): Promise<FerryWorke
         await worker.run();
       } finally {
         await connection.close();
+        await clientConnection.close();
         await dbHandle.close();
       }
     },

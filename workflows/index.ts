@@ -13,3 +13,4 @@ export { extractVolume } from './extract-volume';
 export { migrateVolume } from './migrate-volume';
 export { takeSnapshot } from './take-snapshot';
 export { uploadVolume } from './upload-volume';
+export { reconcileCatalogue } from './reconcile-catalogue';

@@ -12,7 +12,7 @@ import { startFerryApi, type FerryApi } from '../../api/ferry-api';
 import { applyMigrations } from '../../db/migrate';
 import { ferryHome, ferryRoot } from '../../lab/lab-layout';
 import { loadConfig } from '../../temporal.config';
-import { evictionScheduleId } from '../../workers/ferry-worker';
+import { doctorScheduleId, evictionScheduleId } from '../../workers/ferry-worker';
 
 export interface TestStack {
   apiUrl: string;
@@ -122,16 +122,17 @@ export async function teardown() {
   } catch {
     // already gone
   }
-  // Each test worker made its run's eviction schedule; the run's task queue is gone with it.
+  // Each test worker made its run's eviction and doctor schedules; the run's task queue is gone with it.
   const taskQueue = process.env.FERRY_TASK_QUEUE;
   if (taskQueue) {
     const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
-    try {
-      await new Client({ connection }).schedule.getHandle(evictionScheduleId(taskQueue)).delete();
-    } catch {
-      // never made, or already deleted
-    } finally {
-      await connection.close();
+    const client = new Client({ connection });
+    for (const id of [evictionScheduleId(taskQueue), doctorScheduleId(taskQueue)]) {
+      await client.schedule
+        .getHandle(id)
+        .delete()
+        .catch(() => undefined); // never made, or already deleted
     }
+    await connection.close();
   }
 }
