@@ -52,16 +52,31 @@ const config = loadConfig();
 const connection = await Connection.connect({ address: config.temporal.address });
 try {
   const client = new Client({ connection, namespace: config.temporal.namespace });
+  // Without a worker on the queue the run would wait for one: say so at once instead.
+  const { pollers } = await connection.workflowService.describeTaskQueue({
+    namespace: config.temporal.namespace,
+    taskQueue: { name: config.temporal.taskQueue },
+    taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW (the enum lives in @temporalio/proto, not a dependency of ours)
+  });
+  if (!pollers?.length) {
+    console.error(`doctor: no Ferry worker polls task queue ${config.temporal.taskQueue}; start Ferry (./ferry up)`);
+    process.exit(1);
+  }
+  const workflowId = `ferry-doctor-run-${randomUUID()}`;
   const report = await client.workflow.execute<typeof reconcileCatalogue>('reconcileCatalogue', {
-    workflowId: `ferry-doctor-run-${randomUUID()}`,
+    workflowId,
     taskQueue: config.temporal.taskQueue,
     args: [{ repair: args.repair, ...(args.graceSeconds !== undefined ? { graceSeconds: args.graceSeconds } : {}) }],
     // No worker on the queue (Ferry not running) ends the run instead of waiting for ever.
     workflowExecutionTimeout: '1 hour',
     typedSearchAttributes: [{ key: FerryCommand, value: 'reconcileCatalogue' }],
   });
-  if (args.json) console.log(JSON.stringify(report));
-  else print(report);
+  // The run (its input and report) stays in the Temporal UI under this id.
+  if (args.json) console.log(JSON.stringify({ ...report, workflowId }));
+  else {
+    print(report);
+    console.log(`the run: workflow ${workflowId}`);
+  }
 } finally {
   await connection.close();
 }

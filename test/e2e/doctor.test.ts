@@ -1,0 +1,199 @@
+// The doctor on the lab: a registerTemplate terminated mid-download (no compensation runs: Temporal just stops it)
+// leaves an open multipart upload on S3 and a copy row stuck Creating. `./ferry doctor --json` counts them (as young
+// under the default grace period), `--repair --grace 0` aborts the upload and ends the row Failed through the state
+// machine, and a second run counts nothing. A Ready template of this run and an object of another catalogue placed in
+// the same bucket are left as they are.
+// The doctor runs on this run's worker, against this run's database (FERRY_TEST_RUN): stores are shared by runs, so
+// it judges only keys whose ids this catalogue owns.
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ferryRoot } from '../../lab/lab-layout';
+import type { DoctorReport } from '../../workflows/reconcile-catalogue';
+import { ImageSource } from '../support/image-source';
+import { buildLabInventory, removeLabInventoryStorage, type LabInventory } from '../support/lab-inventory';
+import { labS3Client } from '../support/lab-stores';
+import { adminApi, stack, unique } from '../support/stack';
+import { recordHistory, temporalClient } from '../support/temporal';
+
+const MiB = 1024 * 1024;
+const run = promisify(execFile);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let lab: LabInventory;
+let sql: postgres.Sql;
+const source = new ImageSource();
+
+/** Runs `./ferry doctor`'s script as the launcher does, pointed at this run's worker (its task queue, database). */
+async function doctor(...args: string[]): Promise<DoctorReport & { workflowId: string }> {
+  const { stdout } = await run(
+    join(ferryRoot, 'node_modules/.bin/tsx'),
+    [join(ferryRoot, 'workers/doctor.ts'), ...args],
+    {
+      env: { ...process.env, ...stack().workerEnv },
+      timeout: 300_000,
+    },
+  );
+  return JSON.parse(stdout) as DoctorReport & { workflowId: string };
+}
+
+async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const got = await check();
+    if (got !== undefined) return got;
+    if (Date.now() > end) throw new Error(`${what}: not reached within ${ms} ms`);
+    await sleep(200);
+  }
+}
+
+async function ref(templateId: string) {
+  const [row] = await sql`
+    select state, download_percent, install_path, transfer_state, error_text, job_id from template_store_refs
+    where template_id = ${templateId}`;
+  return row as
+    | {
+        state: string;
+        download_percent: number;
+        install_path: string;
+        transfer_state: { uploadId: string } | null;
+        error_text: string | null;
+        job_id: string | null;
+      }
+    | undefined;
+}
+
+async function openUploads(prefix: string): Promise<string[]> {
+  const client = labS3Client();
+  try {
+    const page = await client.send(new ListMultipartUploadsCommand({ Bucket: lab.bucket, Prefix: prefix }));
+    return (page.Uploads ?? []).map((u) => u.UploadId!);
+  } finally {
+    client.destroy();
+  }
+}
+
+async function objectExists(key: string): Promise<boolean> {
+  const client = labS3Client();
+  try {
+    await client.send(new HeadObjectCommand({ Bucket: lab.bucket, Key: key }));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    client.destroy();
+  }
+}
+
+beforeAll(async () => {
+  sql = postgres(stack().databaseUrl, { max: 2, onnotice: () => undefined });
+  lab = await buildLabInventory(adminApi());
+  await source.start();
+}, 180_000);
+
+afterAll(async () => {
+  await source.close();
+  await sql?.end();
+  await removeLabInventoryStorage(adminApi(), lab);
+}, 120_000);
+
+describe('doctor', () => {
+  it('finds and repairs what a terminated registerTemplate left (an open upload, a row Creating), and nothing else', async () => {
+    const api = adminApi();
+    // A Ready template of this run: its copy must survive every repair.
+    const smallSha = source.add('small.raw', { size: 6 * MiB, seed: 21 });
+    const small = await api.call('registerTemplate', {
+      name: unique('doctor-ready'),
+      url: source.url('small.raw'),
+      format: 'RAW',
+      hypervisor: 'KVM',
+      zoneid: '-1',
+      checksum: `{SHA-256}${smallSha}`,
+    });
+    expect((await api.waitForJob(String(small.jobid), 120_000)).jobstatus).toBe(1);
+    const readyKey = (await ref(String(small.id)))!.install_path;
+
+    // Another catalogue's object in the same bucket (a run sharing the store): not this doctor's to judge.
+    const foreignKey = `template/tmpl/admin/${randomUUID()}/foreign.raw`;
+    const s3 = labS3Client();
+    await s3.send(new PutObjectCommand({ Bucket: lab.bucket, Key: foreignKey, Body: Buffer.alloc(1024) }));
+    s3.destroy();
+
+    // The download under way, then terminated as `temporal workflow terminate` does.
+    const slowSha = source.add('slow.raw', { size: 160 * MiB, rate: 8 * MiB, seed: 22 });
+    const body = await api.call('registerTemplate', {
+      name: unique('doctor-terminated'),
+      url: source.url('slow.raw'),
+      format: 'RAW',
+      hypervisor: 'KVM',
+      zoneid: '-1',
+      checksum: `{SHA-256}${slowSha}`,
+    });
+    const templateId = String(body.id);
+    const underway = await until('the download to be under way', async () => {
+      const row = await ref(templateId);
+      return row?.transfer_state && row.download_percent >= 10 ? row : undefined;
+    });
+    const handle = (await temporalClient()).workflow.getHandle(String(body.jobid));
+    await handle.terminate('doctor e2e: terminated mid-download');
+    expect((await handle.describe()).status.name).toBe('TERMINATED');
+    await sleep(3000); // a part in flight when the worker learns of it may still land
+    const key = underway.install_path;
+    const prefix = key.slice(0, key.lastIndexOf('/') + 1);
+    expect(await openUploads(prefix)).toEqual([underway.transfer_state!.uploadId]);
+    expect((await ref(templateId))!.state).toBe('Creating');
+
+    // Counted: under the default grace period (an hour) the young upload is only counted as young.
+    const first = await doctor('--json');
+    expect(first).toMatchObject({ orphans: {}, lying: 1, repaired: {}, young: 1, missing: 0 });
+    expect(first.foreign).toBe(1);
+    const counted = await doctor('--json', '--grace', '0');
+    expect(counted).toMatchObject({ orphans: { multipartUpload: 1 }, lying: 1, repaired: {}, young: 0 });
+    await recordHistory(counted.workflowId, 'reconcileCatalogue-report-only');
+    expect((await ref(templateId))!.state).toBe('Creating'); // counting repairs nothing
+    expect(await openUploads(prefix)).toHaveLength(1);
+
+    // Repaired: the upload aborted, the row ended Failed saying why; nothing else touched.
+    const repaired = await doctor('--json', '--repair', '--grace', '0');
+    expect(repaired).toMatchObject({
+      orphans: { multipartUpload: 1 },
+      lying: 1,
+      repaired: { multipartUpload: 1, lying: 1 },
+      skipped: [],
+    });
+    await recordHistory(repaired.workflowId, 'reconcileCatalogue-success');
+    const after = (await ref(templateId))!;
+    expect(after.state).toBe('Failed');
+    expect(after.error_text).toMatch(/doctor.*Creating.*ended/);
+    expect(after.transfer_state).toBeNull();
+    expect(await openUploads(prefix)).toEqual([]);
+    expect(await objectExists(readyKey)).toBe(true);
+    expect((await ref(String(small.id)))!.state).toBe('Ready');
+    expect(await objectExists(foreignKey)).toBe(true);
+    const [listed] = (await api.call('listTemplates', { templatefilter: 'all', id: templateId })).template as {
+      isready: boolean;
+    }[];
+    expect(listed).toMatchObject({ isready: false });
+
+    // A second run finds nothing.
+    const again = await doctor('--json', '--grace', '0');
+    expect(again).toMatchObject({ orphans: {}, lying: 0, missing: 0, undecided: 0 });
+    expect(again.foreign).toBe(1);
+  }, 300_000);
+
+  it('refuses a bad --grace, naming it', async () => {
+    const failed = await run(
+      join(ferryRoot, 'node_modules/.bin/tsx'),
+      [join(ferryRoot, 'workers/doctor.ts'), '--grace', 'soon'],
+      {
+        env: { ...process.env, ...stack().workerEnv },
+      },
+    ).catch((err: { code: number; stderr: string }) => err);
+    expect(failed).toMatchObject({ code: 2 });
+    expect((failed as { stderr: string }).stderr).toMatch(/--grace must be a whole number of seconds.*431/);
+  });
+});
