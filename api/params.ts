@@ -2,7 +2,10 @@
 // Every rule a raw value must obey (its length, no control characters, its shape, its range) is checked here, before
 // any handler runs, so nothing unvalidated reaches the database, a workflow or a host.
 import { isIPv4 } from 'node:net';
-import { utils as sshUtils, type ParsedKey } from 'ssh2';
+// ssh2 is CommonJS: Node's ESM loader sees its `utils` only through the default export.
+import ssh2, { type ParsedKey } from 'ssh2';
+
+const sshUtils = ssh2.utils;
 
 /** The types listApis shows: CloudStack's names. */
 export type ParamType = 'uuid' | 'string' | 'integer' | 'boolean' | 'date' | 'map' | 'list';
