@@ -1,7 +1,11 @@
 // Image-store commands: add (validate → check connectivity and credentials → save), list, update, enable, delete.
 import { randomUUID } from 'node:crypto';
 import { and, eq, type SQL } from 'drizzle-orm';
+import { UrlRefused } from '../../core/url-policy';
 import { imageStores } from '../../db/schema';
+import { resolveAll } from '../../net/fetch-source';
+import { checkStoreEndpoints, STORE_ENDPOINTS_SETTING } from '../../planning/store-endpoint-policy';
+import { readSetting } from '../../db/settings';
 import { StoreCheckError, type StoreScope } from '../../plugins/image-stores/contract';
 import {
   findImageStoreProvider,
@@ -56,6 +60,12 @@ export async function addImageStoreRow(ctx: CommandContext, input: NewImageStore
   const id = randomUUID();
   try {
     const config = provider.parse({ url: input.url, details: input.details ?? {} });
+    const allowedEndpoints = await readSetting(ctx.db, STORE_ENDPOINTS_SETTING);
+    await checkStoreEndpoints(allowedEndpoints, provider.name, config.settings, ctx.config.ownEndpoints, resolveAll)
+      // A name that does not resolve is the driver's check to report (unreachable), as before.
+      .catch((err: unknown) => {
+        if (err instanceof UrlRefused) throw paramError(err.message);
+      });
     const driver = provider.open(config, id, ctx.storeServices);
     let capacity;
     try {
