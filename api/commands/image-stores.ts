@@ -194,19 +194,29 @@ export const listImageStores = defineCommand({
 
 export const updateImageStore = defineCommand({
   name: 'updateImageStore',
-  description: 'Updates an image store: its name, or read-only (a read-only store takes no new objects)',
+  description:
+    'Updates an image store: its name, read-only (a read-only store takes no new objects), or its capacity in bytes',
   isAsync: false,
   params: {
     id: required.uuid('Image Store UUID'),
     name: optional.string('the new name for the image store', must.beName),
     readonly: optional.boolean('if true, the image store takes no new writes'),
+    capacitybytes: optional.long(
+      'the bytes Ferry may use on the image store, where its backend does not report a size (S3); a size the ' +
+        'backend reports (NFS, Swift with a quota) replaces it at the next capacity check, as in CloudStack',
+      must.bePositive,
+    ),
   },
   async handle(p, ctx) {
     const store = await storeById(ctx, p.id);
     try {
       const [row] = await ctx.db
         .update(imageStores)
-        .set({ name: p.name ?? store.name, readonly: p.readonly ?? store.readonly })
+        .set({
+          name: p.name ?? store.name,
+          readonly: p.readonly ?? store.readonly,
+          totalBytes: p.capacitybytes ?? store.totalBytes,
+        })
         .where(eq(imageStores.id, p.id))
         .returning();
       return { imagestore: imageStoreView(row!, await loadNames(ctx.db)) };

@@ -18,6 +18,7 @@ import { registerTemplatePlan } from '../../planning/jobs/templates';
 import { listResponse } from '../list';
 import { listParams, must, optional, ParamFormatError, required, UUID } from '../params';
 import { templateEntries } from '../views/template';
+import { requireStoreSpace } from './capacity-checks';
 import { zoneById } from './lookup';
 import { EXTENSION, FORMATS, writableStores } from './template-lookup';
 
@@ -79,7 +80,8 @@ export const registerTemplate = defineCommand({
     }
     // CloudStack: a private template gets one store of the zone, a public one every store.
     if (!p.ispublic) stores = stores.slice(0, 1);
-    await checkSource(ctx, p.url);
+    const { bytes } = await checkSource(ctx, p.url);
+    if (bytes !== undefined) for (const store of stores) await requireStoreSpace(ctx, store, bytes, 'the template');
 
     const id = randomUUID();
     const format = p.format.toUpperCase();
@@ -101,7 +103,8 @@ export const registerTemplate = defineCommand({
       });
       const refs = await tx
         .insert(templateStoreRefs)
-        .values(stores.map((s) => ({ templateId: id, storeId: s.id, zoneId: s.zoneId, installPath: key })))
+        // The source's length is reserved on each store until the download says its bytes.
+        .values(stores.map((s) => ({ templateId: id, storeId: s.id, zoneId: s.zoneId, installPath: key, size: bytes })))
         .returning({ id: templateStoreRefs.id });
       const plans = await planned(() =>
         Promise.all(refs.map((r) => registerTemplatePlan(routeIn(tx), { templateId: id, url: p.url, refId: r.id }))),
