@@ -56,9 +56,13 @@ export function formatBytes(bytes: number, unit = unitOf(bytes)): string {
 
 const total = (expression: SQL | AnyColumn) => sql<string | null>`coalesce(sum(${expression}), 0)`;
 
-/** A template's virtual size as best known: RAW and ISO are their bytes; else a copy on a pool measured it. */
+/**
+ * A template's virtual size as best known: the one its header gave when it came in; else (registered before that was
+ * recorded) a RAW or ISO image's bytes, or what a copy on a pool measured; else its bytes.
+ */
 export function templateSizeExpression(): SQL {
   return sql`coalesce(
+    ${templates.virtualSize},
     case when ${templates.format} in ('RAW', 'ISO') then ${templates.size} end,
     (select max(${templatePoolRefs.size}) from ${templatePoolRefs}
       where ${templatePoolRefs.templateId} = ${templates.id} and ${templatePoolRefs.state} = 'Ready'),
