@@ -56,9 +56,14 @@ export function isInternalAddress(raw: string): boolean {
   return internal.check(address, family);
 }
 
+const loopback = new BlockList();
+loopback.addSubnet('127.0.0.0', 8, 'ipv4');
+loopback.addAddress('::1', 'ipv6');
+
 export function isLoopbackAddress(raw: string): boolean {
+  if (!isIP(raw.replace(/^\[|\]$/g, ''))) return false;
   const { address, family } = normalizeAddress(raw);
-  return family === 'ipv4' ? address.startsWith('127.') : address === '::1';
+  return loopback.check(address, family);
 }
 
 /** One place a URL may point at: its host name (as written) or address, and the port it connects to. */
@@ -117,7 +122,8 @@ function parseSite(item: string): Site {
     blocks.addSubnet(address, mappedPrefix, normalized);
     return { kind: 'net', text: item, blocks, ...(port === undefined ? {} : { port }) };
   }
-  if (bits !== undefined || !HOST_NAME.test(host)) throw notASite(item);
+  // A name of digits and dots (127.1, 2130706433) is an address in a URL, never the name it looks like.
+  if (bits !== undefined || !HOST_NAME.test(host) || /^[\d.]+$/.test(host)) throw notASite(item);
   return {
     kind: 'name',
     text: item,

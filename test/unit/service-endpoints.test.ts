@@ -11,7 +11,8 @@ const resolve = (host: string) => Promise.resolve(names[host] ?? []);
 
 describe('the deny-list of endpoints', () => {
   it('makes a loopback endpoint stand for every loopback address (and 0.0.0.0) on its port', () => {
-    const list = denyListOf(['127.0.0.1:8888', 'localhost:7233'], []);
+    const list = denyListOf(['127.0.0.1:8888', 'localhost:7233', '[0:0:0:0:0:0:0:1]:9000'], []);
+    expect(list.matches(at('127.0.0.1', 9000))).toBe(true);
     for (const t of [at('127.0.0.1', 8888), at('127.1.2.3', 8888), at('::1', 8888), at('0.0.0.0', 8888)]) {
       expect(list.matches(t), JSON.stringify(t)).toBe(true);
     }

@@ -72,6 +72,8 @@ describe('site lists', () => {
     'bad host:80',
     'http://127.0.0.1/',
     '10.0.0.0/-1',
+    '127.1',
+    '2130706433:80',
   ])('refuses the entry %s, naming it', (entry) => {
     expect(() => parseSiteList(`10.0.0.0/8, ${entry}`)).toThrow(`${entry.trim()} is not a site`);
   });
