@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mapParams } from '../../api/client';
 import { ferryHome, labDownloadSites, sampleImages } from '../../lab/lab-layout';
@@ -14,6 +15,7 @@ import {
   createS3Bucket,
   createSwiftContainer,
   labS3,
+  labS3Client,
   labSwift,
   removeS3Bucket,
   removeSwiftContainer,
@@ -129,6 +131,49 @@ describe("Ferry's own services", () => {
     // Two of the services keep an access log: neither saw the probe.
     expect(readFileSync(stack().logFile, 'utf8')).not.toContain(marker);
     expect(readFileSync(join(ferryHome, 'log', 'swift-proxy.log'), 'utf8')).not.toContain(marker);
+  });
+
+  it('are refused by the download itself: a source that passed the API check and then redirects to one', async () => {
+    // Another tenant's image in the filer, a valid qcow2: fetched, it would register Ready (the SSRF of issue 11).
+    const image = sampleImages().find((i) => i.format === 'QCOW2')!;
+    const bytes = readFileSync(join(ferryHome, 'images', image.name));
+    const s3 = labS3Client();
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'tenant.qcow2', Body: bytes }));
+    s3.destroy();
+    // The first GET (the API's check) gets the image; every later one (the job's download) a redirect to the filer.
+    let gets = 0;
+    const turncoat = createServer((_req, res) => {
+      if (gets++ === 0) {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length });
+        res.end(bytes);
+        return;
+      }
+      res.writeHead(302, { location: `http://127.0.0.1:8888/buckets/${bucket}/tenant.qcow2` }).end();
+    });
+    const url = `${await listenAsSource(turncoat)}/image.qcow2`;
+    try {
+      await withSetting(SITES, '127.0.0.0/8, ::1', testDownloadSites, async () => {
+        const started = await api().call('registerTemplate', {
+          name: unique('turncoat'),
+          format: 'QCOW2',
+          hypervisor: 'KVM',
+          zoneid: '-1',
+          url,
+        });
+        const job = await api().waitForJob(String(started.jobid));
+        expect(job.jobstatus, JSON.stringify(job.jobresult)).toBe(2);
+        expect(String((job.jobresult as { errortext?: string }).errortext)).toContain(
+          'is not allowed: Ferry fetches public http(s) sites, never its own services',
+        );
+        const [t] = (await api().call('listTemplates', { templatefilter: 'all', id: String(started.id) }))
+          .template as Row[];
+        expect(t).toMatchObject({ isready: false });
+      });
+      expect(gets).toBeGreaterThanOrEqual(2);
+    } finally {
+      turncoat.closeAllConnections();
+      await new Promise<void>((resolve) => turncoat.close(() => resolve()));
+    }
   });
 
   it('are refused as store endpoints; internal store endpoints only where the setting allows them', async () => {
