@@ -21,6 +21,8 @@ export interface ActivityDeps {
   /** Size of the parts transfers write (and resume from), and how many upload at once. */
   partSizeBytes: number;
   transferConcurrency: number;
+  /** Ferry's own services, which no user download may reach (FerryConfig.serviceEndpoints). */
+  serviceEndpoints: readonly string[];
 }
 
 export function createActivities(deps: ActivityDeps) {

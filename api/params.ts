@@ -8,7 +8,7 @@ import ssh2, { type ParsedKey } from 'ssh2';
 const sshUtils = ssh2.utils;
 
 /** The types listApis shows: CloudStack's names. */
-export type ParamType = 'uuid' | 'string' | 'integer' | 'boolean' | 'date' | 'map' | 'list';
+export type ParamType = 'uuid' | 'string' | 'integer' | 'long' | 'boolean' | 'date' | 'map' | 'list';
 
 export interface ParamSpec<T = unknown, R extends boolean = boolean> {
   type: ParamType;
@@ -135,6 +135,20 @@ const kinds = {
       return n;
     },
   },
+  /** A Java long, as far as a JavaScript number is exact (±2^53 − 1): byte counts. */
+  long: {
+    type: 'long',
+    maxLength: 17,
+    expected: `an integer from ${-Number.MAX_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER}`,
+    parse: (raw: string) => {
+      if (!/^-?\d{1,16}$/.test(raw)) throw new ParamFormatError('an integer');
+      const n = Number(raw);
+      if (!Number.isSafeInteger(n)) {
+        throw new ParamFormatError(`an integer from ${-Number.MAX_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER}`);
+      }
+      return n;
+    },
+  },
   boolean: {
     type: 'boolean',
     maxLength: 5,
@@ -196,6 +210,7 @@ function makeAll<R extends boolean>(required: R) {
     url: make('url', required),
     privateKey: make('privateKey', required),
     integer: make('integer', required),
+    long: make('long', required),
     boolean: make('boolean', required),
     date: make('date', required),
     map: make('map', required),

@@ -73,6 +73,7 @@ export async function createFerryWorker(config: FerryConfig): Promise<FerryWorke
     storeServices: { ssh, signedDownloadUrl: links.url },
     partSizeBytes: config.transferPartBytes,
     transferConcurrency: config.transferConcurrency,
+    serviceEndpoints: config.serviceEndpoints,
   });
   await ensureEvictionSchedule(config, dbHandle.db);
   const worker = await Worker.create({
