@@ -1,5 +1,6 @@
 // Ferry's configuration: the environment, read once, validated, typed. A bad value stops start-up with a clear message.
 import { z } from 'zod';
+import { endpointEntry, endpointOfUrl, parseSiteList } from './core/url-policy';
 
 const port = z.coerce.number().int().min(0).max(65535); // 0: any free port (tests)
 
@@ -31,6 +32,22 @@ const schema = z.object({
   FERRY_TRANSFER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
   /** How soon a transfer whose worker died is noticed and retried (its heartbeat deadline), in seconds. */
   FERRY_TRANSFER_HEARTBEAT_S: z.coerce.number().int().min(2).max(600).default(30),
+  /**
+   * More endpoints of this installation's own services that Ferry must never fetch for a user, whatever the
+   * allow-list says (the Temporal UI, an object store's other ports...): comma-separated host[:port] or CIDR[:port].
+   * Ferry's API, Temporal's frontend and PostgreSQL are always included, and every store and host in the catalogue.
+   */
+  FERRY_SERVICE_ENDPOINTS: z
+    .string()
+    .default('')
+    .refine((v) => {
+      try {
+        parseSiteList(v);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be comma-separated host[:port] or CIDR[:port] entries'),
 });
 
 export type FerryConfig = Readonly<{
@@ -43,6 +60,10 @@ export type FerryConfig = Readonly<{
   transferPartBytes: number;
   transferConcurrency: number;
   transferHeartbeatSeconds: number;
+  /** Ferry's own endpoints (its API, Temporal's frontend, PostgreSQL), as host:port site-list entries. */
+  ownEndpoints: readonly string[];
+  /** What no user download may reach: ownEndpoints and FERRY_SERVICE_ENDPOINTS (the catalogue's are added live). */
+  serviceEndpoints: readonly string[];
 }>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
@@ -52,6 +73,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
     throw new Error(`Ferry configuration is invalid:\n${problems}`);
   }
   const e = parsed.data;
+  const publicUrl = (e.FERRY_PUBLIC_URL ?? `http://127.0.0.1:${e.FERRY_API_PORT}`).replace(/\/$/, '');
+  const database = (() => {
+    try {
+      return new URL(e.DATABASE_URL);
+    } catch {
+      return undefined; // a URL the driver reads its own way (a socket path, say): not an endpoint to deny
+    }
+  })();
+  const ownEndpoints = [
+    e.FERRY_API_PORT ? endpointEntry(e.FERRY_API_HOST, e.FERRY_API_PORT) : undefined,
+    endpointOfUrl(publicUrl),
+    e.TEMPORAL_ADDRESS,
+    database?.hostname ? endpointEntry(database.hostname, database.port || 5432) : undefined,
+  ].filter((x): x is string => x !== undefined);
   if ((e.FERRY_ADMIN_API_KEY === undefined) !== (e.FERRY_ADMIN_SECRET_KEY === undefined)) {
     throw new Error(
       'Ferry configuration is invalid: set both FERRY_ADMIN_API_KEY and FERRY_ADMIN_SECRET_KEY, or neither',
@@ -61,7 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
     api: {
       host: e.FERRY_API_HOST,
       port: e.FERRY_API_PORT,
-      publicUrl: (e.FERRY_PUBLIC_URL ?? `http://127.0.0.1:${e.FERRY_API_PORT}`).replace(/\/$/, ''),
+      publicUrl,
     },
     temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.FERRY_TASK_QUEUE },
     databaseUrl: e.DATABASE_URL,
@@ -70,6 +105,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
     transferPartBytes: e.FERRY_TRANSFER_PART_MIB * 1024 * 1024,
     transferConcurrency: e.FERRY_TRANSFER_CONCURRENCY,
     transferHeartbeatSeconds: e.FERRY_TRANSFER_HEARTBEAT_S,
+    ownEndpoints,
+    serviceEndpoints: [...ownEndpoints, ...parseSiteList(e.FERRY_SERVICE_ENDPOINTS).entries()],
     ssh: {
       privateKeyFile: e.FERRY_SSH_PRIVATE_KEY_FILE,
       connectTimeoutMs: e.FERRY_SSH_CONNECT_TIMEOUT_MS,

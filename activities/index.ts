@@ -24,6 +24,8 @@ export interface ActivityDeps {
   transferConcurrency: number;
   /** Whether a job (workflow id) still runs, from Temporal: the doctor's evidence. */
   jobStatus: JobStatusReader;
+  /** Ferry's own services, which no user download may reach (FerryConfig.serviceEndpoints). */
+  serviceEndpoints: readonly string[];
 }
 
 export function createActivities(deps: ActivityDeps) {

@@ -8,13 +8,12 @@ import { parseChecksum } from '../core/checksum';
 import { FailureType } from '../core/failures';
 import { FormatSniffer, type SniffedFormat } from '../core/image-format';
 import { ImageInspector } from '../core/image-inspector';
-import { parseCidrList } from '../core/url-policy';
 import type { Db } from '../db/client';
-import { readSetting } from '../db/settings';
 import type { PlanStep, RowRef } from '../core/plan';
 import type { ImageStoreDriver, MultipartState } from '../plugins/image-stores/contract';
 import { partsOf } from './byte-parts';
 import { openSource } from '../net/fetch-source';
+import { downloadPolicy } from '../planning/download-policy';
 import type { WithStore } from './store-access';
 import { completeTransfer, transferParts, type PartSource } from './transfer-engine';
 
@@ -35,6 +34,8 @@ export interface TransferDeps {
   partSizeBytes: number;
   /** Parts uploaded at once: more is faster, and is what a crash may have to send again. */
   concurrency: number;
+  /** Ferry's own services, which no user download may reach. */
+  serviceEndpoints: readonly string[];
 }
 
 /** The copy's row a transfer saves its progress on. */
@@ -44,7 +45,13 @@ interface ProgressOf {
 type DownloadStep = Extract<PlanStep, { step: 'download' }> & ProgressOf;
 type StreamStep = Extract<PlanStep, { step: 'stream-between-stores' }> & ProgressOf;
 
-export function createTransferActivities({ db, withStore, partSizeBytes, concurrency }: TransferDeps) {
+export function createTransferActivities({
+  db,
+  withStore,
+  partSizeBytes,
+  concurrency,
+  serviceEndpoints,
+}: TransferDeps) {
   /** A byte stream as parts for the transfer engine: each is read (and observed: hashed, sniffed) in order. */
   async function* streamParts(
     driver: ImageStoreDriver,
@@ -93,8 +100,8 @@ export function createTransferActivities({ db, withStore, partSizeBytes, concurr
   return {
     /** URL → image store, with every check the data rules ask for. */
     async downloadToStore(step: DownloadStep): Promise<TransferResult> {
-      const allowed = parseCidrList(await readSetting(db, 'secstorage.allowed.internal.download.sites'));
-      const source = await openSource(step.url, allowed);
+      // The whole policy, read now: the allow-list, and Ferry's own services (config and catalogue), never fetched.
+      const source = await openSource(step.url, await downloadPolicy(db, serviceEndpoints));
       const total = Number(source.headers.get('content-length')) || undefined;
       const sha256 = createHash('sha256');
       const checksum = step.checksum ? parseChecksum(step.checksum) : undefined;

@@ -81,8 +81,14 @@ export function createVolumeDiskActivities({ db, ssh, secrets, withStore, partSi
     await onHost(host, (run) => run(['rm', '-f', '--', path, tempPathOf(path)]));
   }
 
-  const virtualSize = async (run: Run, adapter: HypervisorAdapter, path: string) =>
-    (JSON.parse((await run(adapter.disks.info(path))).stdout) as { 'virtual-size': number })['virtual-size'];
+  /** The disk's guest-visible size and the bytes it takes on its pool (qemu-img info's actual-size). */
+  const diskSizes = async (run: Run, adapter: HypervisorAdapter, path: string) => {
+    const info = JSON.parse((await run(adapter.disks.info(path))).stdout) as {
+      'virtual-size': number;
+      'actual-size'?: number;
+    };
+    return { size: info['virtual-size'], physicalSize: info['actual-size'] };
+  };
 
   const fileFacts = async (run: Run, path: string) => {
     const size = Number((await run(['stat', '-c', '%s', '--', path])).stdout.trim());
@@ -92,7 +98,7 @@ export function createVolumeDiskActivities({ db, ssh, secrets, withStore, partSi
 
   return {
     /** A blank disk of the volume's size on its pool (written under a temporary name, renamed when whole). */
-    async createBlankDisk({ volumeId }: { volumeId: string }): Promise<{ size: number }> {
+    async createBlankDisk({ volumeId }: { volumeId: string }): Promise<{ size: number; physicalSize?: number }> {
       const { volume, host, adapter, volumePath } = await volumeWork(volumeId);
       return await onHost(host, async (run, session) => {
         if ((await session.run(['test', '-f', volumePath])).exitCode !== 0) {
@@ -100,7 +106,7 @@ export function createVolumeDiskActivities({ db, ssh, secrets, withStore, partSi
           await run(adapter.disks.createBlank(temp, volume.size ?? 0));
           await run(['mv', '-f', '--', temp, volumePath]);
         }
-        return { size: await virtualSize(run, adapter, volumePath) };
+        return await diskSizes(run, adapter, volumePath);
       });
     },
 
@@ -111,7 +117,7 @@ export function createVolumeDiskActivities({ db, ssh, secrets, withStore, partSi
       return await onHost(host, async (run, session) => {
         for (const argv of adapter.disks.removeSnapshot(volumePath, handle)) await session.run(argv);
         for (const argv of commands) await run(argv, phaseLimitMs(volume.size));
-        return { handle, size: await virtualSize(run, adapter, volumePath) };
+        return { handle, size: (await diskSizes(run, adapter, volumePath)).size };
       });
     },
 

@@ -2,10 +2,13 @@
 // Every rule a raw value must obey (its length, no control characters, its shape, its range) is checked here, before
 // any handler runs, so nothing unvalidated reaches the database, a workflow or a host.
 import { isIPv4 } from 'node:net';
-import { utils as sshUtils, type ParsedKey } from 'ssh2';
+// ssh2 is CommonJS: Node's ESM loader sees its `utils` only through the default export.
+import ssh2, { type ParsedKey } from 'ssh2';
+
+const sshUtils = ssh2.utils;
 
 /** The types listApis shows: CloudStack's names. */
-export type ParamType = 'uuid' | 'string' | 'integer' | 'boolean' | 'date' | 'map' | 'list';
+export type ParamType = 'uuid' | 'string' | 'integer' | 'long' | 'boolean' | 'date' | 'map' | 'list';
 
 export interface ParamSpec<T = unknown, R extends boolean = boolean> {
   type: ParamType;
@@ -132,6 +135,20 @@ const kinds = {
       return n;
     },
   },
+  /** A Java long, as far as a JavaScript number is exact (±2^53 − 1): byte counts. */
+  long: {
+    type: 'long',
+    maxLength: 17,
+    expected: `an integer from ${-Number.MAX_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER}`,
+    parse: (raw: string) => {
+      if (!/^-?\d{1,16}$/.test(raw)) throw new ParamFormatError('an integer');
+      const n = Number(raw);
+      if (!Number.isSafeInteger(n)) {
+        throw new ParamFormatError(`an integer from ${-Number.MAX_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER}`);
+      }
+      return n;
+    },
+  },
   boolean: {
     type: 'boolean',
     maxLength: 5,
@@ -193,6 +210,7 @@ function makeAll<R extends boolean>(required: R) {
     url: make('url', required),
     privateKey: make('privateKey', required),
     integer: make('integer', required),
+    long: make('long', required),
     boolean: make('boolean', required),
     date: make('date', required),
     map: make('map', required),

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { FerryApiClient, type ApiKeys } from '../api/client';
-import { parseCidrList } from '../core/url-policy';
+import { parseSiteList } from '../core/url-policy';
 
 type Row = Record<string, unknown>;
 type Params = Record<string, string | number | boolean>;
@@ -20,7 +20,7 @@ const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const FERRY_HOME = process.env.FERRY_HOME ?? join(ROOT, '.ferry');
 const IMAGE_NAME = process.env.BENCH_IMAGE_NAME ?? 'bench-1g.raw';
 const IMAGE_FILE = join(FERRY_HOME, 'images', IMAGE_NAME);
-const IMAGE_URL = process.env.BENCH_IMAGE_URL ?? `http://127.0.0.1:8099/${IMAGE_NAME}`;
+const IMAGE_URL = process.env.BENCH_IMAGE_URL ?? `http://127.0.20.1:8099/${IMAGE_NAME}`;
 const STORE_NAME = process.env.BENCH_STORE ?? 's3-region';
 const TIMEOUT_MS = Number(process.env.BENCH_FERRY_TIMEOUT_S ?? 1800) * 1000;
 const POLL_MS = 500;
@@ -263,12 +263,14 @@ async function main(): Promise<Row> {
     `store ${STORE_NAME} (${storeId}, ${str(store.scope) ?? '?'}); zones: ${zones.map((z) => str(z.name)).join(', ')}`,
   );
 
-  // The lab allows its image server (127.0.0.1/32); without that Ferry refuses the loopback URL by design.
+  // The lab allows its image server (127.0.20.1/32:8099); without that Ferry refuses the loopback URL by design.
   const allowed = (((await call(api, 'listConfigurations', { name: ALLOW_SETTING })).configuration ?? []) as Row[])[0];
-  if (!parseCidrList(str(allowed?.value) ?? '').check('127.0.0.1', 'ipv4')) {
+  const image = new URL(IMAGE_URL);
+  const target = { hostname: image.hostname, address: image.hostname, port: Number(image.port || 80) };
+  if (!parseSiteList(str(allowed?.value) ?? '').matches(target)) {
     throw new BenchFailure(
-      `${ALLOW_SETTING} does not include 127.0.0.1, so Ferry will refuse ${IMAGE_URL}; ./ferry up sets it ` +
-        `(or: updateConfiguration name=${ALLOW_SETTING} value=127.0.0.1/32)`,
+      `${ALLOW_SETTING} does not include ${image.host}, so Ferry will refuse ${IMAGE_URL}; ./ferry up sets it ` +
+        `(or: updateConfiguration name=${ALLOW_SETTING} value=${image.hostname}/32:${target.port})`,
     );
   }
 

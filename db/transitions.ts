@@ -58,6 +58,9 @@ function valuesOf(t: Transition, facts: PlanFacts, errorText?: string, jobId?: s
   const values: Record<string, unknown> = { state: t.to, ...t.set };
   if (jobId && column(table, 'jobId')) values.jobId = jobId;
   for (const fact of t.record ?? []) if (facts[fact] !== undefined) values[fact] = facts[fact];
+  for (const [name, fact] of Object.entries(t.recordAs ?? {})) {
+    if (facts[fact] !== undefined) values[name] = facts[fact];
+  }
   const errorColumn = t.row.kind === 'host' ? 'lastError' : 'errorText';
   if (column(table, errorColumn) && !(errorColumn in values)) values[errorColumn] = errorText ?? null;
   if (isCopy(t.row.kind)) {

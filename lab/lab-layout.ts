@@ -48,7 +48,54 @@ export interface SampleImage {
   sha256: string;
 }
 
-export function sampleImages(imagesPort: number): SampleImage[] {
+const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+
+/**
+ * Where the lab serves its sample images (lab/services.sh): an address of their own, so that allowing it for
+ * downloads opens no other service of the lab.
+ */
+export const labImages = {
+  address: process.env.FERRY_IMAGES_ADDRESS ?? '127.0.20.1',
+  port: port('FERRY_IMAGES_PORT', 8099),
+};
+
+/** The lab's secstorage.allowed.internal.download.sites: its image server, nothing else. */
+export const labDownloadSites = `${labImages.address}/32:${labImages.port}`;
+
+/** The lab's secstorage.allowed.internal.store.endpoints: its S3 (SeaweedFS) and Swift proxy on loopback. */
+export const labStoreEndpoints = `127.0.0.1:${port('FERRY_S3_PORT', 8333)}, 127.0.0.1:${port('FERRY_SWIFT_PORT', 8090)}`;
+
+/**
+ * FERRY_SERVICE_ENDPOINTS for the lab: its services that neither Ferry's configuration (API, Temporal, PostgreSQL)
+ * nor its catalogue (stores, hosts) names, which no download may reach. lab/services.sh exports the same list.
+ */
+export function labServiceEndpoints(): string {
+  const s3 = port('FERRY_S3_PORT', 8333);
+  return [
+    port('FERRY_TEMPORAL_UI_PORT', 8233),
+    // SeaweedFS: S3, filer, master, volume server (and their gRPC ports, +10000), Iceberg and Lance.
+    s3,
+    s3 + 10000,
+    8888,
+    18888,
+    9333,
+    19333,
+    9340,
+    19340,
+    8181,
+    9101,
+    // Swift: the proxy, its object, container and account servers, and its memcached.
+    port('FERRY_SWIFT_PORT', 8090),
+    6210,
+    6211,
+    6212,
+    11212,
+  ]
+    .map((p) => `127.0.0.1:${p}`)
+    .join(',');
+}
+
+export function sampleImages(): SampleImage[] {
   return readFileSync(join(ferryHome, 'images/SHA256SUMS'), 'utf8')
     .trim()
     .split('\n')
@@ -56,7 +103,7 @@ export function sampleImages(imagesPort: number): SampleImage[] {
       const [sha256, file] = line.trim().split(/\s+/);
       return {
         name: file!,
-        url: `http://127.0.0.1:${imagesPort}/${file!}`,
+        url: `http://${labImages.address}:${labImages.port}/${file!}`,
         format: file!.endsWith('.qcow2') ? 'QCOW2' : 'RAW',
         sha256: sha256!,
       };

@@ -6,7 +6,17 @@ import { FerryApiClient, mapParams, type ApiKeys } from '../api/client';
 import { ensureS3Bucket, ensureSwiftContainer } from './object-stores';
 import { fingerprintOfPublicKeyFile } from '../ssh/known-host';
 import { loadConfig } from '../temporal.config';
-import { ferryHome, hostKeyFile, labHosts, labHostUser, poolPath, sampleImages } from './lab-layout';
+import {
+  ferryHome,
+  hostKeyFile,
+  labDownloadSites,
+  labHosts,
+  labHostUser,
+  labImages,
+  labStoreEndpoints,
+  poolPath,
+  sampleImages,
+} from './lab-layout';
 
 const config = loadConfig();
 const keys = JSON.parse(await readFile(config.admin.file, 'utf8')) as ApiKeys;
@@ -103,7 +113,12 @@ for (const job of jobs) {
   }
 }
 
-// Image stores (SPEC §3): the lab provisions the bucket and container, then Ferry checks and adds the stores.
+// Image stores (SPEC §3): the lab provisions the bucket and container, then Ferry checks and adds the stores. Its S3
+// and Swift are on loopback, which a store's endpoint may be only where the operator allows it: exactly those two.
+await api.call('updateConfiguration', {
+  name: 'secstorage.allowed.internal.store.endpoints',
+  value: labStoreEndpoints,
+});
 const env = (name: string) => process.env[name] ?? '';
 const s3Endpoint = `http://127.0.0.1:${process.env.FERRY_S3_PORT ?? 8333}`;
 const swiftAuthUrl = `http://127.0.0.1:${process.env.FERRY_SWIFT_PORT ?? 8090}/auth/v1.0`;
@@ -167,10 +182,10 @@ for (const [name, zone, vm] of [
   });
 }
 
-// The lab's image server is on loopback: allow exactly that address for user downloads, nothing else internal.
-await api.call('updateConfiguration', { name: 'secstorage.allowed.internal.download.sites', value: '127.0.0.1/32' });
+// The lab's image server has a loopback address of its own: allow exactly that site for user downloads, nothing else
+// internal (Ferry's own services are refused whatever this says).
+await api.call('updateConfiguration', { name: 'secstorage.allowed.internal.download.sites', value: labDownloadSites });
 
-const imagesPort = Number(process.env.FERRY_IMAGES_PORT ?? 8099);
 const [temporalHost] = config.temporal.address.split(':');
 const lab = {
   apiUrl,
@@ -189,7 +204,8 @@ const lab = {
     hypervisor: h.hypervisor,
     cluster: h.cluster,
   })),
-  images: sampleImages(imagesPort),
+  imageServer: `http://${labImages.address}:${labImages.port}`,
+  images: sampleImages(),
 };
 await writeFile(join(ferryHome, 'lab.json'), JSON.stringify(lab, null, 2) + '\n');
 console.log(

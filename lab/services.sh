@@ -6,6 +6,8 @@ TEMPORAL_PORT=${FERRY_TEMPORAL_PORT:-7233}
 TEMPORAL_UI_PORT=${FERRY_TEMPORAL_UI_PORT:-8233}
 S3_PORT=${FERRY_S3_PORT:-8333}
 IMAGES_PORT=${FERRY_IMAGES_PORT:-8099}
+# The image server has a loopback address of its own, so allowing it for downloads opens no other lab service.
+IMAGES_ADDRESS=${FERRY_IMAGES_ADDRESS:-127.0.20.1}
 API_PORT=${FERRY_API_PORT:-8080}
 SEARCH_ATTRIBUTES=(FerryCommand FerryObjectType FerryObjectId FerryZone)
 
@@ -37,6 +39,14 @@ ENV
   export FERRY_SSH_PRIVATE_KEY_FILE=${FERRY_SSH_PRIVATE_KEY_FILE:-"$FERRY_HOME/keys/ferry_ed25519"}
   export FERRY_ADMIN_FILE=${FERRY_ADMIN_FILE:-"$FERRY_HOME/admin.json"}
   export FERRY_HOME
+  # The lab's services that neither Ferry's configuration nor its catalogue names; no user download may reach them
+  # (lab/lab-layout.ts labServiceEndpoints lists the same): Temporal's UI, SeaweedFS's S3, filer, master and volume
+  # ports with their gRPC ports, Iceberg and Lance; Swift's proxy, storage servers and memcached.
+  local p endpoints=()
+  for p in "$TEMPORAL_UI_PORT" "$S3_PORT" $((S3_PORT + 10000)) 8888 18888 9333 19333 9340 19340 8181 9101 \
+    "${FERRY_SWIFT_PORT:-8090}" 6210 6211 6212 11212; do endpoints+=("127.0.0.1:$p"); done
+  FERRY_SERVICE_ENDPOINTS=${FERRY_SERVICE_ENDPOINTS:-$(IFS=,; echo "${endpoints[*]}")}
+  export FERRY_SERVICE_ENDPOINTS
 }
 
 # --- PostgreSQL: a private cluster owned by the postgres user --------------------------------------
@@ -185,11 +195,13 @@ hosts_status() { local n=0 name addr port; while read -r name addr port _; do po
 # --- HTTP server with the sample images ------------------------------------------------------------
 images_start() {
   "$FERRY_ROOT/lab/make-sample-images.sh" "$FERRY_HOME/images"
-  start_bg images python3 -m http.server "$IMAGES_PORT" --bind 127.0.0.1 --directory "$FERRY_HOME/images"
-  wait_port 127.0.0.1 "$IMAGES_PORT" "image server" 20
+  # A server left from a lab that served on another address moves to this one.
+  if pid_alive "$RUN_DIR/images.pid" && ! port_open "$IMAGES_ADDRESS" "$IMAGES_PORT"; then stop_bg images; fi
+  start_bg images python3 -m http.server "$IMAGES_PORT" --bind "$IMAGES_ADDRESS" --directory "$FERRY_HOME/images"
+  wait_port "$IMAGES_ADDRESS" "$IMAGES_PORT" "image server" 20
 }
 images_stop() { stop_bg images; }
-images_status() { port_open 127.0.0.1 "$IMAGES_PORT"; }
+images_status() { port_open "$IMAGES_ADDRESS" "$IMAGES_PORT"; }
 
 # --- Ferry itself: the worker and the API -----------------------------------------------------------
 ferry_start() {

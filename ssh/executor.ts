@@ -34,7 +34,7 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Output as it arrives (a long conversion's progress), besides what is captured for the result. */
   onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
-  /** Ends the command's channel when aborted (the activity was cancelled): the caller stops waiting at once. */
+  /** When aborted (the activity was cancelled) the command is stopped on the host, then the call rejects. */
   signal?: AbortSignal;
 }
 
@@ -143,6 +143,13 @@ function connect(endpoint: HostEndpoint, options: SshExecutorOptions): Promise<C
   });
 }
 
+/**
+ * Each command runs as its own process group (sshd starts the shell with setsid) whose id the shell reports first on
+ * stderr. Closing the channel does not stop a command on the host, so a cancelled or timed-out command is stopped by
+ * killing its group through a second channel: a cancelled job's curl or qemu-img must not live on after it.
+ */
+const GROUP_LINE = 'ferry-process-group ';
+
 function exec(
   client: Client,
   argv: readonly string[],
@@ -150,7 +157,7 @@ function exec(
   onOutput?: RunOptions['onOutput'],
   signal?: AbortSignal,
 ): Promise<CommandResult> {
-  const line = commandLine(argv);
+  const line = `echo "${GROUP_LINE}$$" >&2 && exec ${commandLine(argv)}`;
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new CommandAbortedError(`${argv[0]} was not started: the work was cancelled`));
     client.exec(line, (err, stream) => {
@@ -159,31 +166,55 @@ function exec(
       const errOut: Buffer[] = [];
       let outBytes = 0;
       let errBytes = 0;
-      const timer = setTimeout(() => {
+      let group: number | undefined;
+      let groupLine: Buffer | undefined = Buffer.alloc(0); // stderr until the group line is read
+      let ended = false;
+      const stop = (why: Error) => {
+        if (ended) return;
+        ended = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', abort);
         stream.close();
-        reject(new CommandTimeoutError(`${argv[0]} did not finish within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const abort = () => {
-        stream.close();
-        reject(new CommandAbortedError(`${argv[0]} was stopped: the work was cancelled`));
+        const killed = group === undefined ? Promise.resolve() : killGroup(client, group);
+        void killed.then(() => reject(why));
       };
+      const timer = setTimeout(
+        () => stop(new CommandTimeoutError(`${argv[0]} did not finish within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      const abort = () => stop(new CommandAbortedError(`${argv[0]} was stopped: the work was cancelled`));
       signal?.addEventListener('abort', abort, { once: true });
+      const onStderr = (chunk: Buffer) => {
+        if (errBytes < MAX_CAPTURE) errOut.push(chunk);
+        errBytes += chunk.length;
+        onOutput?.(chunk.toString('utf8'), 'stderr');
+      };
       stream.on('data', (chunk: Buffer) => {
         if (outBytes < MAX_CAPTURE) out.push(chunk);
         outBytes += chunk.length;
         onOutput?.(chunk.toString('utf8'), 'stdout');
       });
       stream.stderr.on('data', (chunk: Buffer) => {
-        if (errBytes < MAX_CAPTURE) errOut.push(chunk);
-        errBytes += chunk.length;
-        onOutput?.(chunk.toString('utf8'), 'stderr');
+        if (groupLine === undefined) return onStderr(chunk);
+        groupLine = Buffer.concat([groupLine, chunk]);
+        const newline = groupLine.indexOf(0x0a);
+        if (newline < 0) return;
+        const first = groupLine.subarray(0, newline).toString('utf8');
+        const rest = groupLine.subarray(newline + 1);
+        groupLine = undefined;
+        if (first.startsWith(GROUP_LINE)) group = Number(first.slice(GROUP_LINE.length)) || undefined;
+        else onStderr(Buffer.from(`${first}\n`));
+        if (rest.length > 0) onStderr(rest);
       });
       stream.on('close', (code: number | null, exitSignal?: string) => {
+        if (ended) return;
+        ended = true;
         clearTimeout(timer);
         signal?.removeEventListener('abort', abort);
         if (code === null && exitSignal === undefined) {
           return reject(new HostUnreachableError(`connection lost while running ${argv[0]}`));
         }
+        if (groupLine !== undefined && groupLine.length > 0) onStderr(groupLine);
         resolve({
           exitCode: code ?? 128,
           stdout: Buffer.concat(out).toString('utf8'),
@@ -191,5 +222,29 @@ function exec(
         });
       });
     });
+  });
+}
+
+/** TERM then KILL to a command's process group over a fresh channel; best effort, bounded (the host may be gone). */
+function killGroup(client: Client, group: number): Promise<void> {
+  const g = String(group);
+  // No `--`: dash's kill (a host's /bin/sh) refuses it; a negative number is a process group to both dash and bash.
+  const line = `kill -TERM -${g} 2>/dev/null; sleep 1; kill -KILL -${g} 2>/dev/null; true`;
+  return new Promise((resolve) => {
+    const limit = setTimeout(resolve, 5_000);
+    const done = () => {
+      clearTimeout(limit);
+      resolve();
+    };
+    try {
+      client.exec(line, (err, stream) => {
+        if (err) return done();
+        stream.on('close', done);
+        stream.resume();
+        stream.stderr.resume();
+      });
+    } catch {
+      done(); // the connection is already closed
+    }
   });
 }

@@ -118,6 +118,7 @@ export async function createFerryWorker(config: FerryConfig): Promise<FerryWorke
     partSizeBytes: config.transferPartBytes,
     transferConcurrency: config.transferConcurrency,
     jobStatus: temporalJobStatus(client.workflow),
+    serviceEndpoints: config.serviceEndpoints,
   });
   await ensureEvictionSchedule(config, dbHandle.db);
   await ensureDoctorSchedule(client, config, dbHandle.db);

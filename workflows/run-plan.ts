@@ -54,10 +54,13 @@ async function runStep(
     case 'host-fetch-convert': {
       // A verified conversion also checks that the bytes it read are the ones the step before sent.
       const sent = step.verify && outcome.sha256 ? { expectSha256: outcome.sha256 } : {};
-      return { size: (await acts.hostFetchConvert({ ...step, ...sent })).virtualSize };
+      const converted = await acts.hostFetchConvert({ ...step, ...sent });
+      return { size: converted.virtualSize, physicalSize: converted.physicalSize };
     }
-    case 'create-blank-disk':
-      return { size: (await acts.createBlankDisk(step)).size };
+    case 'create-blank-disk': {
+      const made = await acts.createBlankDisk(step);
+      return { size: made.size, physicalSize: made.physicalSize };
+    }
     case 'snapshot-on-primary':
       return { size: (await acts.snapshotOnPrimary(step)).size };
     case 'export-snapshot':
@@ -85,9 +88,11 @@ async function runCleanup(acts: Activities, step: CleanupStep): Promise<void> {
   }
 }
 
+/** A transfer's facts: its bytes are what it stored; a download also says the image's virtual size. */
 function transferFacts(result: {
   size: number;
   sha256: string;
+  virtualSize?: number;
   resumedParts?: number;
   partsSent?: number;
 }): PlanOutcome {
@@ -100,7 +105,12 @@ const describe = (step: PlanStep): string => {
   return where ? `${name} ${String(where)}` : name;
 };
 
-const facts = ({ size, sha256, physicalSize }: PlanOutcome): PlanFacts => ({ size, sha256, physicalSize });
+const facts = ({ size, sha256, physicalSize, virtualSize }: PlanOutcome): PlanFacts => ({
+  size,
+  sha256,
+  physicalSize,
+  virtualSize,
+});
 
 /** Runs the plan to its end; on failure or cancellation undoes what it made, writes its failure rows and throws. */
 export async function runPlan(plan: Plan, options: RunOptions): Promise<PlanOutcome> {

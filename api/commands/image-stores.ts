@@ -1,7 +1,11 @@
 // Image-store commands: add (validate → check connectivity and credentials → save), list, update, enable, delete.
 import { randomUUID } from 'node:crypto';
 import { and, eq, type SQL } from 'drizzle-orm';
+import { UrlRefused } from '../../core/url-policy';
 import { imageStores } from '../../db/schema';
+import { resolveAll } from '../../net/fetch-source';
+import { checkStoreEndpoints, STORE_ENDPOINTS_SETTING } from '../../planning/store-endpoint-policy';
+import { readSetting } from '../../db/settings';
 import { StoreCheckError, type StoreScope } from '../../plugins/image-stores/contract';
 import {
   findImageStoreProvider,
@@ -56,6 +60,12 @@ export async function addImageStoreRow(ctx: CommandContext, input: NewImageStore
   const id = randomUUID();
   try {
     const config = provider.parse({ url: input.url, details: input.details ?? {} });
+    const allowedEndpoints = await readSetting(ctx.db, STORE_ENDPOINTS_SETTING);
+    await checkStoreEndpoints(allowedEndpoints, provider.name, config.settings, ctx.config.ownEndpoints, resolveAll)
+      // A name that does not resolve is the driver's check to report (unreachable), as before.
+      .catch((err: unknown) => {
+        if (err instanceof UrlRefused) throw paramError(err.message);
+      });
     const driver = provider.open(config, id, ctx.storeServices);
     let capacity;
     try {
@@ -184,19 +194,29 @@ export const listImageStores = defineCommand({
 
 export const updateImageStore = defineCommand({
   name: 'updateImageStore',
-  description: 'Updates an image store: its name, or read-only (a read-only store takes no new objects)',
+  description:
+    'Updates an image store: its name, read-only (a read-only store takes no new objects), or its capacity in bytes',
   isAsync: false,
   params: {
     id: required.uuid('Image Store UUID'),
     name: optional.string('the new name for the image store', must.beName),
     readonly: optional.boolean('if true, the image store takes no new writes'),
+    capacitybytes: optional.long(
+      'the bytes Ferry may use on the image store, where its backend does not report a size (S3); a size the ' +
+        'backend reports (NFS, Swift with a quota) replaces it at the next capacity check, as in CloudStack',
+      must.bePositive,
+    ),
   },
   async handle(p, ctx) {
     const store = await storeById(ctx, p.id);
     try {
       const [row] = await ctx.db
         .update(imageStores)
-        .set({ name: p.name ?? store.name, readonly: p.readonly ?? store.readonly })
+        .set({
+          name: p.name ?? store.name,
+          readonly: p.readonly ?? store.readonly,
+          totalBytes: p.capacitybytes ?? store.totalBytes,
+        })
         .where(eq(imageStores.id, p.id))
         .returning();
       return { imagestore: imageStoreView(row!, await loadNames(ctx.db)) };

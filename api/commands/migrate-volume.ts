@@ -13,6 +13,7 @@ import { planned } from '../planned';
 import { FailureType } from '../../core/failures';
 import { PlanRefused } from '../../planning/refusal';
 import { optional, required } from '../params';
+import { requirePoolSpace } from './capacity-checks';
 import { poolWithHost, volumeById, volumeFileName } from './volume-lookup';
 
 export const migrateVolume = defineCommand({
@@ -55,6 +56,7 @@ export const migrateVolume = defineCommand({
         );
       }),
     );
+    await requirePoolSpace(ctx, target.pool, volume.size ?? 0, 'the volume');
     const limit = Number(await readSetting(ctx.db, 'storage.pool.max.concurrent.migrations'));
     const jobid = await ctx.db.transaction(async (tx) => {
       // The claim and the pool's limit in one statement, with the pool's row locked so that two claims into one

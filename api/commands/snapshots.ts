@@ -15,6 +15,7 @@ import { listParams, optional, required } from '../params';
 import { snapshotEntries, snapshotView } from '../views/volume';
 import { poolWithHost, SNAPSHOT_IN_PROGRESS, snapshotById, storesForZone, volumeById } from './volume-lookup';
 import { EXTENSION } from './template-lookup';
+import { requireStoreSpace } from './capacity-checks';
 
 export const createSnapshot = defineCommand({
   name: 'createSnapshot',
@@ -55,6 +56,9 @@ export const createSnapshot = defineCommand({
     const key = snapshotKey(ctx.user.account, volume.id, `${id}.${EXTENSION[volume.format] ?? 'img'}`);
     // The policy in force when the snapshot is asked for decides whether it stays on primary.
     const keepOnPrimary = (await readSetting(ctx.db, 'snapshot.keep.on.primary')) === 'true';
+    // The backup is at most the volume's virtual size; it is reserved on the store until the backup says its bytes.
+    const bytes = volume.size ?? 0;
+    await requireStoreSpace(ctx, store, bytes, 'the snapshot');
     const jobid = await ctx.db.transaction(async (tx) => {
       await tx.insert(snapshots).values({
         id,
@@ -66,7 +70,7 @@ export const createSnapshot = defineCommand({
       });
       const [ref] = await tx
         .insert(snapshotStoreRefs)
-        .values({ snapshotId: id, storeId: store.id, installPath: key })
+        .values({ snapshotId: id, storeId: store.id, installPath: key, size: bytes || undefined })
         .returning({ id: snapshotStoreRefs.id });
       const plan = await planned(() =>
         takeSnapshotPlan(routeIn(tx), {

@@ -1,42 +1,44 @@
 // Template commands: register and list. The API validates, picks the stores or pools, writes the rows (Allocated) in one transaction and
 // starts the workflow; it never moves bytes.
-import { lookup } from 'node:dns/promises';
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { parseChecksum } from '../../core/checksum';
 import { failureErrorCode, isFailureType } from '../../core/failures';
-import { checkDownloadUrl, parseCidrList, UrlRefused } from '../../core/url-policy';
 import { templates, templateStoreRefs } from '../../db/schema';
-import { readSetting } from '../../db/settings';
 import { openSource } from '../../net/fetch-source';
 import { findHypervisor } from '../../plugins/hypervisors/registry';
 import { templateKey } from '../../plugins/image-stores/layout';
 import { defineCommand, type CommandContext } from '../command';
 import { ApiError, ErrorCode, paramError } from '../errors';
 import { startJob } from '../jobs';
+import { downloadPolicy } from '../../planning/download-policy';
 import { routeIn } from '../../planning/motion-request';
 import { planned } from '../planned';
 import { registerTemplatePlan } from '../../planning/jobs/templates';
 import { listResponse } from '../list';
 import { listParams, must, optional, ParamFormatError, required, UUID } from '../params';
 import { templateEntries } from '../views/template';
+import { requireStoreSpace } from './capacity-checks';
 import { zoneById } from './lookup';
 import { EXTENSION, FORMATS, writableStores } from './template-lookup';
 
-export async function checkSource(ctx: CommandContext, url: string) {
-  const allowed = parseCidrList(await readSetting(ctx.db, 'secstorage.allowed.internal.download.sites'));
+/**
+ * Reaches a user's URL under the download policy before anything is saved, so a refused or dead URL is a clear error
+ * now rather than a failed job later. Answers the source's length when it says (Content-Length).
+ */
+export async function checkSource(ctx: CommandContext, url: string): Promise<{ bytes?: number }> {
+  const policy = await downloadPolicy(ctx.db, ctx.config.serviceEndpoints);
   try {
-    await checkDownloadUrl(url, allowed, async (h) => (await lookup(h, { all: true })).map((a) => a.address));
-    // Reach it now, so a 404 or a dead host is refused before anything is saved.
-    const res = await openSource(url, allowed);
+    const res = await openSource(url, policy);
+    const length = Number(res.headers.get('content-length') ?? NaN);
     await res.body?.cancel();
+    return Number.isSafeInteger(length) && length > 0 ? { bytes: length } : {};
   } catch (err) {
-    if (err instanceof UrlRefused) throw paramError(err.message);
     if (err instanceof ApplicationFailure) {
       const code = isFailureType(err.type) ? failureErrorCode[err.type] : ErrorCode.ResourceUnavailable;
       throw new ApiError(code, err.message);
     }
-    throw new ApiError(ErrorCode.ResourceUnavailable, `${url} cannot be fetched: ${(err as Error).message}`);
+    throw new ApiError(ErrorCode.ResourceUnavailable, `${url} cannot be fetched; check the URL.`);
   }
 }
 
@@ -78,7 +80,8 @@ export const registerTemplate = defineCommand({
     }
     // CloudStack: a private template gets one store of the zone, a public one every store.
     if (!p.ispublic) stores = stores.slice(0, 1);
-    await checkSource(ctx, p.url);
+    const { bytes } = await checkSource(ctx, p.url);
+    if (bytes !== undefined) for (const store of stores) await requireStoreSpace(ctx, store, bytes, 'the template');
 
     const id = randomUUID();
     const format = p.format.toUpperCase();
@@ -100,7 +103,8 @@ export const registerTemplate = defineCommand({
       });
       const refs = await tx
         .insert(templateStoreRefs)
-        .values(stores.map((s) => ({ templateId: id, storeId: s.id, zoneId: s.zoneId, installPath: key })))
+        // The source's length is reserved on each store until the download says its bytes.
+        .values(stores.map((s) => ({ templateId: id, storeId: s.id, zoneId: s.zoneId, installPath: key, size: bytes })))
         .returning({ id: templateStoreRefs.id });
       const plans = await planned(() =>
         Promise.all(refs.map((r) => registerTemplatePlan(routeIn(tx), { templateId: id, url: p.url, refId: r.id }))),

@@ -17,6 +17,7 @@ import { must, optional, required } from '../params';
 import { volumeView } from '../views/volume';
 import { zoneById } from './lookup';
 import { EXTENSION, FORMATS } from './template-lookup';
+import { requireStoreSpace } from './capacity-checks';
 import { checkSource } from './templates';
 import { poolWithHost, storesForZone, volumeById } from './volume-lookup';
 
@@ -40,7 +41,8 @@ export const uploadVolume = defineCommand({
     const zone = await zoneById(ctx.db, p.zoneid);
     const [store] = await storesForZone(ctx, zone.id, false);
     if (!store) throw paramError(`Zone ${zone.name} has no writable image store and there is no region store.`);
-    await checkSource(ctx, p.url);
+    const { bytes } = await checkSource(ctx, p.url);
+    if (bytes !== undefined) await requireStoreSpace(ctx, store, bytes, 'the volume');
     const id = randomUUID();
     const format = p.format.toUpperCase();
     const key = volumeKey(ctx.user.account, id, `${id}.${EXTENSION[format]}`);
@@ -57,7 +59,8 @@ export const uploadVolume = defineCommand({
       });
       const [ref] = await tx
         .insert(volumeStoreRefs)
-        .values({ volumeId: id, storeId: store.id, installPath: key })
+        // The source's length is reserved on the store until the upload says its bytes.
+        .values({ volumeId: id, storeId: store.id, installPath: key, size: bytes })
         .returning({ id: volumeStoreRefs.id });
       const plan = await planned(() =>
         uploadVolumePlan(routeIn(tx), { volumeId: id, url: p.url, refId: ref!.id, storeId: store.id, key }),

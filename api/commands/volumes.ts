@@ -19,6 +19,8 @@ import { createVolumePlan, deleteVolumeClaims, deleteVolumePlan } from '../../pl
 import { listResponse } from '../list';
 import { listParams, must, optional, required } from '../params';
 import { volumeEntries, volumeView } from '../views/volume';
+import { templateVirtualBytes } from '../../planning/capacity';
+import { requirePoolSpace } from './capacity-checks';
 import { zoneById } from './lookup';
 import { templateById } from './template-lookup';
 import {
@@ -99,6 +101,8 @@ export const createVolume = defineCommand({
     const id = randomUUID();
     let source: { type: 'template' | 'snapshot'; id: string; storeId: string; key: string } | undefined;
     let hypervisor: string | undefined;
+    /** The volume's virtual size: asked for, or its template's or snapshot's. */
+    let bytes = p.size !== undefined ? p.size * GiB : 0;
     if (p.templateid) {
       const template = await templateById(ctx, p.templateid);
       const copies = await ctx.db.select().from(templateStoreRefs).where(eq(templateStoreRefs.templateId, template.id));
@@ -111,6 +115,7 @@ export const createVolume = defineCommand({
       );
       source = { type: 'template', id: template.id, ...copy };
       hypervisor = template.hypervisor;
+      bytes = (await templateVirtualBytes(ctx.db, template.id)) ?? 0;
     } else if (p.snapshotid) {
       const snapshot = await snapshotById(ctx, p.snapshotid);
       if (snapshot.state !== 'BackedUp') {
@@ -125,10 +130,12 @@ export const createVolume = defineCommand({
         copies.map((c) => ({ storeId: c.storeId, key: c.installPath, state: c.state })),
       );
       source = { type: 'snapshot', id: snapshot.id, ...copy };
+      bytes = snapshot.size ?? snapshot.physicalSize ?? 0;
     }
     const { pool, adapter } = await choosePool(ctx, zone.id, p.storageid, hypervisor);
     const format = adapter.poolFormat;
     const fileName = volumeFileName(id, format);
+    await requirePoolSpace(ctx, pool, bytes, 'the volume');
     const jobid = await ctx.db.transaction(async (tx) => {
       await tx.insert(volumes).values({
         id,

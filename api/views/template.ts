@@ -1,8 +1,8 @@
 // How a template looks in responses (CloudStack's TemplateResponse): one entry per zone it is in (or one region-wide),
 // with its download state per store.
-import { and, asc, eq, inArray, isNull, ne } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, max, ne } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { imageStores, templates, templateStoreRefs } from '../../db/schema';
+import { imageStores, templatePoolRefs, templates, templateStoreRefs } from '../../db/schema';
 import { csDate } from './format';
 import { loadNames, type Names } from './inventory';
 
@@ -17,7 +17,21 @@ function status(refs: StoreRef[]): string {
   return `${pct}% Downloaded`;
 }
 
-export function templateView(t: Template, refs: StoreRef[], zoneId: string | null, n: Names) {
+/**
+ * CloudStack's size: the guest-visible size. The one the header gave when the image came in; for a template
+ * registered before Ferry recorded that, a RAW or ISO image's bytes, or what a copy prepared on a pool measured.
+ */
+export function virtualSizeOf(t: Template, measuredOnPool?: number): number | undefined {
+  if (t.virtualSize != null) return t.virtualSize;
+  if ((t.format === 'RAW' || t.format === 'ISO') && t.size != null) return t.size;
+  return measuredOnPool;
+}
+
+/** The checksum as CloudStack shows it: the digest the user gave, without its {ALGORITHM} prefix. */
+export const shownChecksum = (checksum: string | null) =>
+  checksum ? (/^\{[^}]*\}(.*)$/.exec(checksum)?.[1] ?? checksum) : undefined;
+
+export function templateView(t: Template, refs: StoreRef[], zoneId: string | null, n: Names, measuredOnPool?: number) {
   return {
     id: t.id,
     name: t.name,
@@ -32,9 +46,11 @@ export function templateView(t: Template, refs: StoreRef[], zoneId: string | nul
     ispublic: t.isPublic,
     isextractable: true,
     templatetype: 'USER',
-    checksum: t.checksum ?? undefined,
+    checksum: shownChecksum(t.checksum),
     sha256: t.sha256 ?? undefined,
-    size: t.size ?? undefined,
+    size: virtualSizeOf(t, measuredOnPool),
+    /** Bytes stored: the image as registered. */
+    physicalsize: t.size ?? undefined,
     url: t.url,
     created: csDate(t.created),
     downloaddetails: refs.map((r) => ({
@@ -67,6 +83,24 @@ export async function templateEntries(db: Db, ids?: string[]) {
         ne(templateStoreRefs.state, 'Destroyed'),
       ),
     );
+  // What copies on pools measured (their virtual size), for templates registered before it was recorded.
+  const measured = new Map(
+    (
+      await db
+        .select({ templateId: templatePoolRefs.templateId, size: max(templatePoolRefs.size) })
+        .from(templatePoolRefs)
+        .where(
+          and(
+            inArray(
+              templatePoolRefs.templateId,
+              rows.map((r) => r.id),
+            ),
+            eq(templatePoolRefs.state, 'Ready'),
+          ),
+        )
+        .groupBy(templatePoolRefs.templateId)
+    ).map((r) => [r.templateId, r.size ?? undefined]),
+  );
   const names = await loadNames(db);
   return rows.flatMap((t) => {
     const mine = refs.filter((r) => r.ref.templateId === t.id).map((r) => ({ ...r.ref, storeName: r.storeName }));
@@ -77,6 +111,7 @@ export async function templateEntries(db: Db, ids?: string[]) {
         mine.filter((r) => r.zoneId === zoneId),
         zoneId,
         names,
+        measured.get(t.id),
       ),
     );
   });

@@ -1,7 +1,7 @@
 // How volumes and snapshots look in responses (CloudStack's VolumeResponse and SnapshotResponse).
-import { and, eq, isNull, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, isNull, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { clusters, snapshots, storagePools, volumes } from '../../db/schema';
+import { clusters, snapshots, storagePools, volumes, volumeStoreRefs } from '../../db/schema';
 import { csDate } from './format';
 import { loadNames } from './inventory';
 
@@ -13,6 +13,18 @@ export async function volumeEntries(db: Db, where?: SQL) {
     .leftJoin(clusters, eq(clusters.id, storagePools.clusterId))
     .where(where ? and(isNull(volumes.removed), where) : isNull(volumes.removed))
     .orderBy(volumes.created);
+  // An uploaded volume's bytes are its copy on the store.
+  const uploaded = rows.filter((r) => r.volume.state === 'Uploaded').map((r) => r.volume.id);
+  const stored = new Map(
+    uploaded.length === 0
+      ? []
+      : (
+          await db
+            .select({ volumeId: volumeStoreRefs.volumeId, size: volumeStoreRefs.size })
+            .from(volumeStoreRefs)
+            .where(and(inArray(volumeStoreRefs.volumeId, uploaded), eq(volumeStoreRefs.state, 'Ready')))
+        ).map((r) => [r.volumeId, r.size ?? undefined]),
+  );
   const names = await loadNames(db);
   return rows.map(({ volume: v, pool, cluster }) => ({
     id: v.id,
@@ -21,7 +33,10 @@ export async function volumeEntries(db: Db, where?: SQL) {
     state: v.state,
     zoneid: v.zoneId,
     zonename: names.zone.get(v.zoneId),
+    // CloudStack: size and virtualsize the guest-visible size, physicalsize the bytes it takes where it is.
     size: v.size ?? undefined,
+    virtualsize: v.size ?? undefined,
+    physicalsize: v.physicalSize ?? stored.get(v.id),
     format: v.format,
     storageid: pool?.id,
     storage: pool?.name,

@@ -22,7 +22,10 @@ export const templates = pgTable('templates', {
   checksum: text('checksum'),
   /** SHA-256 computed while the bytes streamed in. */
   sha256: text('sha256'),
+  /** Bytes of the image as registered (what a store holds): CloudStack's physicalsize. */
   size: bigint('size', { mode: 'number' }),
+  /** The guest-visible size the image's header gives, learned as it streams in: CloudStack's size. */
+  virtualSize: bigint('virtual_size', { mode: 'number' }),
   isPublic: boolean('is_public').notNull().default(false),
   /** Region-wide: one copy on a region store serves every zone. */
   crossZones: boolean('cross_zones').notNull(),

@@ -24,6 +24,8 @@ export const volumes = pgTable('volumes', {
   format: text('format').notNull(),
   /** Virtual (guest-visible) size in bytes. */
   size: bigint('size', { mode: 'number' }),
+  /** Bytes the disk takes on its pool (a thin disk: less than its size), when a host measured it. */
+  physicalSize: bigint('physical_size', { mode: 'number' }),
   state: text('state').$type<VolumeState>().notNull().default('Allocated'),
   templateId: uuid('template_id').references(() => templates.id),
   snapshotId: uuid('snapshot_id'),

@@ -20,7 +20,7 @@ export async function registerTemplatePlan(
         step: 'commit',
         transitions: [
           transition('templateStoreRef', t.refId, ['Creating'], 'Ready', { record: ['size'] }),
-          transition('template', t.templateId, ['Active'], 'Active', { record: ['size', 'sha256'] }),
+          transition('template', t.templateId, ['Active'], 'Active', { record: ['size', 'sha256', 'virtualSize'] }),
         ],
       },
     ],

@@ -33,7 +33,11 @@ export async function createVolumePlan(
     steps: [
       { step: 'transition', transitions: [transition('volume', v.volumeId, ['Allocated'], 'Creating')] },
       ...steps,
-      { step: 'commit', transitions: [transition('volume', v.volumeId, ['Creating'], 'Ready', { record: ['size'] })] },
+      {
+        step: 'commit',
+        // The disk's guest-visible size and, as the host measured it, the bytes it takes on the pool.
+        transitions: [transition('volume', v.volumeId, ['Creating'], 'Ready', { record: ['size', 'physicalSize'] })],
+      },
     ],
     onFailure: [transition('volume', v.volumeId, ['Allocated', 'Creating'], 'Error')],
   };
@@ -61,7 +65,12 @@ export async function uploadVolumePlan(
         step: 'commit',
         transitions: [
           transition('volumeStoreRef', v.refId, ['Creating'], 'Ready', { record: ['size', 'sha256'] }),
-          transition('volume', v.volumeId, ['UploadOp'], 'Uploaded', { record: ['size'] }),
+          // The volume's size is the image's guest-visible size (a qcow2's header says it; RAW: its bytes), its
+          // physical size the bytes stored.
+          transition('volume', v.volumeId, ['UploadOp'], 'Uploaded', {
+            record: ['size', 'physicalSize'],
+            recordAs: { size: 'virtualSize' },
+          }),
         ],
       },
     ],
@@ -139,7 +148,9 @@ export async function migrateVolumePlan(
       {
         step: 'commit',
         transitions: [
+          // The bytes the disk takes on its new pool, as the copy there measured them.
           transition('volume', v.volumeId, ['Migrating'], 'Ready', {
+            record: ['physicalSize'],
             set: {
               poolId: v.to.poolId,
               path: v.to.fileName,

@@ -139,6 +139,16 @@ function badValues(command: ApiCommand, name: string, spec: ParamSpec): [string,
         ['a fraction', one('1.5')],
         ['an exponent', one('1e3')],
       ];
+    case 'long':
+      return [
+        ...common,
+        ['a negative number', one('-1')],
+        ['zero', one('0')],
+        ['beyond 2^53', one('9007199254740993')],
+        ['beyond 64 bits', one('99999999999999999999')],
+        ['a fraction', one('1.5')],
+        ['an exponent', one('1e3')],
+      ];
     case 'boolean':
       return [...common, ['yes', one('yes')], ['1', one('1')], ['truee', one('truee')]];
     case 'date':

@@ -1,5 +1,6 @@
 // listConfigurations / updateConfiguration through the API.
 import { describe, expect, it } from 'vitest';
+import { testDownloadSites } from '../support/lab-sites';
 import { adminApi } from '../support/stack';
 
 const name = 'secstorage.allowed.internal.download.sites';
@@ -13,13 +14,14 @@ describe('configuration', () => {
       configuration: [{ value: '14400', defaultvalue: '14400', type: 'Integer' }],
     });
 
-    const updated = await api.call('updateConfiguration', { name, value: '127.0.0.1/32, ::1/128' });
-    expect(updated).toMatchObject({ configuration: { name, value: '127.0.0.1/32, ::1/128' } });
-    expect(await api.call('listConfigurations', { name })).toMatchObject({
-      configuration: [{ value: '127.0.0.1/32, ::1/128' }],
-    });
+    const sites = '127.0.20.1/32:8099, ::1/128, [fd00::/8]:443, mirror.internal:8080, 10.0.0.7';
+    const updated = await api.call('updateConfiguration', { name, value: sites });
+    expect(updated).toMatchObject({ configuration: { name, value: sites } });
+    expect(await api.call('listConfigurations', { name })).toMatchObject({ configuration: [{ value: sites }] });
     await api.call('updateConfiguration', { name });
     expect(await api.call('listConfigurations', { name })).toMatchObject({ configuration: [{ value: '' }] });
+    // Back to what the other test files run under.
+    await api.call('updateConfiguration', { name, value: testDownloadSites });
   });
 
   it('refuses unknown names and bad values with 431, changing nothing', async () => {
@@ -29,6 +31,9 @@ describe('configuration', () => {
     expect(String(unknown.body.errortext)).toContain('listConfigurations');
     for (const [setting, value] of [
       [name, '10.0.0.0/99'],
+      [name, '127.0.20.1/32:99999'],
+      [name, 'http://127.0.20.1:8099/'],
+      ['secstorage.allowed.internal.store.endpoints', '127.0.0.1:0'],
       ['extract.url.expiration.interval', '-5'],
       ['extract.url.expiration.interval', 'soon'],
     ] as const) {

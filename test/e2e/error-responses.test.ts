@@ -18,6 +18,21 @@ function expectDescribed(res: RawAnswer, status: number) {
   else expect(res.headers.get('x-description')).toBeTruthy();
 }
 
+/**
+ * The error line each CloudMonkey prints for an answer, built as their sources build it (neither runs in the lab:
+ * 5.x is Python 2 only, 6.x a Go binary). 5.x (cloudmonkey/requester.py make_request, then writeError): "Error",
+ * the status and the X-Description header, "None" if it is missing. 6.x (cmd/network.go NewAPIRequest): the body's
+ * errorcode, cserrorcode and errortext.
+ */
+function cloudMonkeyLines(res: RawAnswer): { v5: string; v6: string } {
+  const body = Object.values(res.json ?? {})[0] as Record<string, unknown> | undefined;
+  const shown = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '<nil>');
+  return {
+    v5: `Error ${res.status}: ${res.headers.get('x-description') ?? 'None'}`,
+    v6: `(HTTP ${shown(body?.errorcode)}, error code ${shown(body?.cserrorcode)}) ${shown(body?.errortext)}`,
+  };
+}
+
 /** Sends one raw HTTP/1.1 request line to the API and returns the status line and headers of the answer. */
 function rawHttp(requestLine: string): Promise<string> {
   const { hostname, port } = new URL(stack().apiUrl);
@@ -52,6 +67,28 @@ describe('error responses', () => {
     });
     expect(tooLarge.status).toBe(430);
     expect(tooLarge.headers.get('x-description')).toBe('request body too large');
+  });
+
+  it("gives CloudMonkey's error line the error text, never None", async () => {
+    const refusals = [
+      await sendSigned('createPod', { name: 'x', zoneid: 'not-a-uuid' }),
+      await sendSigned('registerTemplate', {
+        name: 'x',
+        format: 'QCOW2',
+        hypervisor: 'KVM',
+        zoneid: '-1',
+        url: 'http://127.0.0.1:8888/buckets/',
+      }),
+      await sendSigned('launchRocket', {}),
+    ];
+    for (const res of refusals) {
+      const text = errortextOf(res)!;
+      expect(text).toBeTruthy();
+      const { v5, v6 } = cloudMonkeyLines(res);
+      expect(v5).toBe(`Error ${res.status}: ${text}`);
+      expect(v6).toMatch(new RegExp(`^\\(HTTP ${res.status}, error code \\d+\\) `));
+      expect(v6.endsWith(text)).toBe(true);
+    }
   });
 
   it('is absent from answers that are not errors', async () => {

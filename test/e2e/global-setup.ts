@@ -10,9 +10,11 @@ import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { startFerryApi, type FerryApi } from '../../api/ferry-api';
 import { applyMigrations } from '../../db/migrate';
-import { ferryHome, ferryRoot } from '../../lab/lab-layout';
+import { FerryApiClient } from '../../api/client';
+import { ferryHome, ferryRoot, labServiceEndpoints } from '../../lab/lab-layout';
 import { loadConfig } from '../../temporal.config';
 import { doctorScheduleId, evictionScheduleId } from '../../workers/ferry-worker';
+import { applyTestSites } from '../support/lab-sites';
 
 export interface TestStack {
   apiUrl: string;
@@ -90,6 +92,8 @@ export async function setup(project: TestProject) {
     // Small parts and a short heartbeat deadline, so the crash test sees several parts and resumes quickly.
     FERRY_TRANSFER_PART_MIB: '5',
     FERRY_TRANSFER_HEARTBEAT_S: '5',
+    // The lab's services no download may reach (./ferry exports them; a run started by hand gets the same list).
+    FERRY_SERVICE_ENDPOINTS: process.env.FERRY_SERVICE_ENDPOINTS ?? labServiceEndpoints(),
   };
   Object.assign(process.env, env);
   delete process.env.FERRY_ADMIN_API_KEY;
@@ -101,6 +105,8 @@ export async function setup(project: TestProject) {
   startTestWorker(env, logFile, workerPidFile);
   api = await startFerryApi(config, (line) => appendFileSync(logFile, line + '\n'));
   const keys = JSON.parse(readFileSync(config.admin.file, 'utf8')) as { apiKey: string; secretKey: string };
+  // As `./ferry up` seeds the lab's URL-policy settings, so each run's fresh database gets the tests' (lab-sites.ts).
+  await applyTestSites(new FerryApiClient(`${config.api.publicUrl}/client/api`, keys));
   project.provide('stack', {
     apiUrl: `${config.api.publicUrl}/client/api`,
     ...keys,

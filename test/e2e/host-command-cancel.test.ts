@@ -22,9 +22,7 @@ function processesWith(marker: string): string[] {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('a host command cancelled through its signal', () => {
-  // KNOWN GAP (open): closing the channel stops Ferry waiting, but sshd leaves the command running (it ignores a
-  // signal request here). Ferry must kill it on the host (its pid, from a wrapper); until then this is expected to fail.
-  it.fails('stops on the host within a few seconds', async () => {
+  it('stops on the host within a few seconds', async () => {
     const host = labHost('kvm-a1');
     const ssh = createSshExecutor({
       ferryPrivateKey: readFileSync(join(ferryHome, 'keys', 'ferry_ed25519')),

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mapParams, type ApiResult, type FerryApiClient } from '../../api/client';
 import { sign } from '../../api/signature';
 import { sampleImages } from '../../lab/lab-layout';
+import { applyTestSites } from '../support/lab-sites';
 import { createS3Bucket, labS3, removeS3Bucket } from '../support/lab-stores';
 import { adminApi, stack, unique } from '../support/stack';
 import { temporalClient } from '../support/temporal';
@@ -19,7 +20,7 @@ let store: Row;
 const bucket = `idem-${randomUUID().slice(0, 8)}`;
 
 const register = (name: string, extra: Record<string, string> = {}) => {
-  const image = sampleImages(8099).find((i) => i.format === 'QCOW2')!;
+  const image = sampleImages().find((i) => i.format === 'QCOW2')!;
   return {
     name,
     format: 'QCOW2',
@@ -66,7 +67,7 @@ async function expectDone(jobid: string) {
 beforeAll(async () => {
   api = adminApi();
   sql = postgres(stack().databaseUrl, { max: 1 });
-  await api.call('updateConfiguration', { name: 'secstorage.allowed.internal.download.sites', value: '127.0.0.1/32' });
+  await applyTestSites(api);
   zone = (await api.call('createZone', { name: unique('zone-idem'), networktype: 'Advanced' })).zone as Row;
   await createS3Bucket(bucket);
   const s3 = labS3();

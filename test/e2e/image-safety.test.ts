@@ -20,7 +20,7 @@ function serve(path: string, ext: string): string {
   const name = `${unique('attack')}.${ext}`;
   copyFileSync(path, join(ferryHome, 'images', name));
   served.push(name);
-  const url = new URL(sampleImages(8099)[0]!.url);
+  const url = new URL(sampleImages()[0]!.url);
   url.pathname = `/${name}`;
   return url.toString();
 }

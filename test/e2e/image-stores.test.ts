@@ -12,6 +12,7 @@ import {
   removeS3Bucket,
   removeSwiftContainer,
 } from '../support/lab-stores';
+import { labStoreEndpoints } from '../../lab/lab-layout';
 import { cs, details } from '../support/cs';
 import { adminApi, stack, unique } from '../support/stack';
 
@@ -20,6 +21,7 @@ type Store = { id: string; name: string; readonly: boolean; scope: string; provi
   unknown
 >;
 
+const STORES = 'secstorage.allowed.internal.store.endpoints';
 const bucket = `stores-${randomUUID().slice(0, 8)}`;
 const container = `stores-${randomUUID().slice(0, 8)}`;
 let zoneId: string;
@@ -198,6 +200,22 @@ describe('image stores through the API', () => {
         /cannot be reached/,
       ],
       [
+        'internal endpoint not allowed',
+        { provider: 'S3', ...details({ endpoint: 'http://127.0.0.2:2', accesskey: 'a', secretkey: 'b', bucket }) },
+        431,
+        /is not allowed: .*secstorage\.allowed\.internal\.store\.endpoints/,
+      ],
+      [
+        "Ferry's own API as a Swift endpoint",
+        {
+          provider: 'Swift',
+          url: `${stack().apiUrl}`,
+          ...details({ account: 'a', username: 'b', key: 'c', container }),
+        },
+        431,
+        /a store is never one of Ferry's own services/,
+      ],
+      [
         'wrong S3 keys',
         {
           provider: 'S3',
@@ -257,11 +275,19 @@ describe('image stores through the API', () => {
         /do not know the detail flavour/,
       ],
     ];
-    for (const [what, params, code, reason] of cases) {
-      const refused = await call('addImageStore', { name: unique('bad'), ...params });
-      expect(refused.ok, what).toBe(false);
-      expect(refused.body.errorcode, `${what}: ${refused.output}`).toBe(code);
-      expect(String(refused.body.errortext), what).toMatch(reason);
+    // All of 127.0.0.1 allowed: a closed port there is the driver's check to call unreachable, and Ferry's own API
+    // there is refused all the same (no setting opens it).
+    const allowed = `${labStoreEndpoints}, 127.0.0.1`;
+    await adminApi().call('updateConfiguration', { name: STORES, value: allowed });
+    try {
+      for (const [what, params, code, reason] of cases) {
+        const refused = await call('addImageStore', { name: unique('bad'), ...params });
+        expect(refused.ok, what).toBe(false);
+        expect(refused.body.errorcode, `${what}: ${refused.output}`).toBe(code);
+        expect(String(refused.body.errortext), what).toMatch(reason);
+      }
+    } finally {
+      await adminApi().call('updateConfiguration', { name: STORES, value: labStoreEndpoints });
     }
     expect(await storeCount()).toBe(before + 1);
     await call('deleteImageStore', { id: existing.id });

@@ -2,7 +2,7 @@
 // pool of the same cluster (hypervisor storage motion), kvm-a → xen-a (through the cache store, QCOW2 → VHD) and
 // zone A → zone B (through the region store). Then the faults — the destination pool unwritable, the destination
 // host's sshd killed, the worker killed after the commit — and a cancelled run: the source is never lost.
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import postgres from 'postgres';
@@ -62,6 +62,15 @@ function sameContent(v: Entity, reference: string) {
     }
   })();
   return result === 0;
+}
+
+/**
+ * The moved volume's physicalsize is what its new disk takes (allocated blocks, as the host measured at the move),
+ * not the blank disk's it had before its data was written.
+ */
+function expectPhysicalSizeMeasured(v: Entity, mib: number) {
+  expect(v.physicalsize).toBe(statSync(fileOf(v)).blocks * 512);
+  expect(Number(v.physicalsize)).toBeGreaterThan(mib * 1024 * 1024);
 }
 
 const filesOf = (dir: string, volumeId: string) => readdirSync(dir).filter((f) => f.includes(volumeId));
@@ -138,6 +147,7 @@ describe('migrateVolume moves a volume and verifies it', () => {
     const moved = await volume(v.id);
     expect(moved).toMatchObject({ state: 'Ready', storageid: kvmA2.id, format: 'QCOW2' });
     expect(sameContent(moved, reference)).toBe(true);
+    expectPhysicalSizeMeasured(moved, 24);
     expect(filesOf(poolPath('primary-kvm-a'), v.id)).toEqual([]);
     expect((await jobPlans(jobid))[0]!.strategy).toBe('hypervisor-storage-motion');
     await recordHistory(jobid, 'migrateVolume-success');
@@ -153,6 +163,7 @@ describe('migrateVolume moves a volume and verifies it', () => {
     const moved = await volume(v.id);
     expect(moved).toMatchObject({ state: 'Ready', storageid: lab.pools.xenA.id, format: 'VHD' });
     expect(sameContent(moved, reference)).toBe(true);
+    expectPhysicalSizeMeasured(moved, 24);
     expect(filesOf(poolPath('primary-kvm-a'), v.id)).toEqual([]);
     expect(await activeLease(jobid)).toBe(false);
     await recordHistory(jobid, 'migrateVolume-via-cache');
@@ -168,6 +179,7 @@ describe('migrateVolume moves a volume and verifies it', () => {
     // A volume lives in its pool's zone.
     expect(moved.zoneid).toBe(lab.zoneB.id);
     expect(sameContent(moved, reference)).toBe(true);
+    expectPhysicalSizeMeasured(moved, 24);
     expect(filesOf(poolPath('primary-kvm-a'), v.id)).toEqual([]);
     await recordHistory(jobid, 'migrateVolume-via-store');
   });

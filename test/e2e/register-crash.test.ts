@@ -3,13 +3,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patternStream } from '../../plugins/image-stores/contract-suite';
 import { startTestWorker } from './global-setup';
 import { buildLabInventory, removeLabInventoryStorage, type LabInventory } from '../support/lab-inventory';
+import { listenAsSource } from '../support/lab-sites';
 import { labS3 } from '../support/lab-stores';
 import { adminApi, stack, unique } from '../support/stack';
 import { recordHistory, temporalClient } from '../support/temporal';
@@ -52,8 +52,7 @@ function slowSource(): Server {
 beforeAll(async () => {
   lab = await buildLabInventory(adminApi());
   source = slowSource();
-  await new Promise<void>((resolve) => source.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(source.address() as AddressInfo).port}/large.raw`;
+  url = `${await listenAsSource(source)}/large.raw`;
   const hash = createHash('sha256');
   for await (const chunk of patternStream(SIZE, 42)) hash.update(chunk as Buffer);
   sha256 = hash.digest('hex');

@@ -232,7 +232,7 @@ describe('a zone that needs a cache store and has none', () => {
     const templates = (await cs('listTemplates', { templatefilter: 'all' })).body.template as Entity[] | undefined;
     let templateId = templates?.find((t) => t.crossZones === true && t.isready === true)?.id;
     if (!templateId) {
-      const { url, sha256 } = sampleImages(8099).find((i) => i.format === 'QCOW2')!;
+      const { url, sha256 } = sampleImages().find((i) => i.format === 'QCOW2')!;
       const reg = await csJob('registerTemplate', {
         name: unique('no-cache'),
         format: 'QCOW2',

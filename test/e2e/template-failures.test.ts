@@ -13,7 +13,7 @@ import { recordHistory } from '../support/temporal';
 
 let lab: LabInventory;
 let sql: postgres.Sql;
-const qcow2 = () => sampleImages(8099).find((i) => i.format === 'QCOW2')!;
+const qcow2 = () => sampleImages().find((i) => i.format === 'QCOW2')!;
 
 async function register(zoneid: string) {
   const body = await adminApi().call('registerTemplate', {

@@ -53,6 +53,28 @@ describe('state-machine writes', () => {
     expect(await stateOf(id)).toEqual({ state: 'Ready', errorText: null });
   });
 
+  it('records a fact under another column with recordAs, only when the fact is known', async () => {
+    const sizes = async (id: string) =>
+      (
+        await handle.db
+          .select({ size: volumes.size, physicalSize: volumes.physicalSize })
+          .from(volumes)
+          .where(eq(volumes.id, id))
+      )[0];
+    const upload = (id: string) =>
+      transition('volume', id, ['Creating'], 'Ready', {
+        record: ['size', 'physicalSize'],
+        recordAs: { size: 'virtualSize' },
+      });
+    const qcow2 = await volume('Creating');
+    await applyTransitions(handle.db, [upload(qcow2)], { size: 458752, physicalSize: 458752, virtualSize: 16 << 20 });
+    expect(await sizes(qcow2)).toEqual({ size: 16 << 20, physicalSize: 458752 });
+    // No virtual size learned (a header that does not say it): the size recorded by name stands.
+    const other = await volume('Creating');
+    await applyTransitions(handle.db, [upload(other)], { size: 4096, physicalSize: 4096 });
+    expect(await sizes(other)).toEqual({ size: 4096, physicalSize: 4096 });
+  });
+
   it('fails loudly when the row is elsewhere', async () => {
     const id = await volume('Ready');
     await expect(applyTransitions(handle.db, [transition('volume', id, ['Creating'], 'Error')])).rejects.toThrow(

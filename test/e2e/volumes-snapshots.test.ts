@@ -18,7 +18,7 @@ type Entity = { id: string; name: string; state: string } & Record<string, unkno
 
 let lab: LabInventory;
 let templateId: string;
-const qcow2 = () => sampleImages(8099).find((i) => i.format === 'QCOW2')!;
+const qcow2 = () => sampleImages().find((i) => i.format === 'QCOW2')!;
 const QEMU = { QCOW2: 'qcow2', VHD: 'vpc', VMDK: 'vmdk' } as Record<string, string>;
 
 async function ok(command: string, params: Record<string, string>) {

@@ -4,6 +4,7 @@
 import { createCipheriv, createHash } from 'node:crypto';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { testSourceAddress } from './lab-sites';
 
 export interface ImageSpec {
   size: number;
@@ -91,11 +92,12 @@ export class ImageSource {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': spec.size });
       void send(res, spec, download).catch(() => res.destroy());
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    // The tests' source address, which the tests' download policy allows (lab-sites.ts).
+    await new Promise<void>((resolve) => this.server!.listen(0, testSourceAddress, resolve));
   }
 
   url(name: string): string {
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/${encodeURIComponent(name)}`;
+    return `http://${testSourceAddress}:${(this.server!.address() as AddressInfo).port}/${encodeURIComponent(name)}`;
   }
 
   /** The downloads of `name` that began at or after `since`. */

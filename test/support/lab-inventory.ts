@@ -15,6 +15,7 @@ import {
   removeS3Bucket,
   removeSwiftContainer,
 } from './lab-stores';
+import { applyTestSites } from './lab-sites';
 import { labHost, unique } from './stack';
 
 type Row = { id: string; name: string } & Record<string, unknown>;
@@ -40,7 +41,7 @@ async function sshDetails(vm: string) {
 }
 
 export async function buildLabInventory(api: FerryApiClient): Promise<LabInventory> {
-  await api.call('updateConfiguration', { name: 'secstorage.allowed.internal.download.sites', value: '127.0.0.1/32' });
+  await applyTestSites(api);
   const zone = async (prefix: string) =>
     (await api.call('createZone', { name: unique(prefix), networktype: 'Advanced' })).zone as Row;
   const zoneA = await zone('zone-a');
