@@ -7,6 +7,7 @@ import { createActivities } from '../activities';
 import { readCacheReplacementSettings } from '../activities/cache-leases';
 import { createDownloadLinks } from '../core/download-links';
 import { openDb, type DbHandle } from '../db/client';
+import { createSharedHostSlots } from '../activities/host-session-slots';
 import { createSecretBox } from '../db/secret-box';
 import { createSshExecutor } from '../ssh/executor';
 import type { FerryConfig } from '../temporal.config';
@@ -63,7 +64,11 @@ export async function createFerryWorker(config: FerryConfig): Promise<FerryWorke
   const ssh = createSshExecutor({
     ferryPrivateKey: await readFile(config.ssh.privateKeyFile),
     connectTimeoutMs: config.ssh.connectTimeoutMs,
-    maxSessionsPerHost: config.ssh.maxSessionsPerHost,
+    // Counted in the database, so the limit holds across every worker and the API, not per process.
+    slots: createSharedHostSlots(dbHandle.db, {
+      limit: config.ssh.maxSessionsPerHost,
+      onRenewFailed: (host, reason) => console.warn(`host session slot of ${host} not renewed: ${reason}`),
+    }),
   });
   const links = createDownloadLinks(config.masterKey, config.api.publicUrl);
   const activities = createActivities({
