@@ -92,17 +92,24 @@ async function applyOne(
   const id = column(table, 'id')!;
   const state = column(table, 'state')!;
   const where: SQL = and(eq(id, t.row.id), inArray(state, [...t.from]))!;
-  const moved = await db
-    .update(table)
-    .set(valuesOf(t, facts, errorText, jobId))
-    .where(where)
-    .returning({ id });
-  if (moved.length > 0) return;
-  const [now] = (await db.select({ state }).from(table).where(eq(id, t.row.id))) as { state: string }[];
-  if (!now) throw new RowMissing(`the ${t.row.kind} ${t.row.id} no longer exists`);
-  if (now.state === t.to && !strict) return;
+  let now: { state: string } | undefined;
+  // The API starts a job in the transaction that writes its rows: an idle worker can run the first step before that
+  // commits. Found in a from-state after the update missed it, the row has just become visible: try again. Not
+  // visible yet is RowMissing, which the activity retries.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const moved = await db
+      .update(table)
+      .set(valuesOf(t, facts, errorText, jobId))
+      .where(where)
+      .returning({ id });
+    if (moved.length > 0) return;
+    [now] = (await db.select({ state }).from(table).where(eq(id, t.row.id))) as { state: string }[];
+    if (!now) throw new RowMissing(`the ${t.row.kind} ${t.row.id} no longer exists`);
+    if (!(t.from as readonly string[]).includes(now.state)) break;
+  }
+  if (now!.state === t.to && !strict) return;
   throw new RowElsewhere(
-    `the ${t.row.kind} ${t.row.id} is ${now.state}, not ${t.from.join(' or ')}: it cannot become ${t.to}`,
+    `the ${t.row.kind} ${t.row.id} is ${now!.state}, not ${t.from.join(' or ')}: it cannot become ${t.to}`,
   );
 }
 

@@ -203,13 +203,47 @@ images_start() {
 images_stop() { stop_bg images; }
 images_status() { port_open "$IMAGES_ADDRESS" "$IMAGES_PORT"; }
 
-# --- Ferry itself: the worker and the API -----------------------------------------------------------
+# --- Ferry itself: the workers and the API, each under lab/supervise.sh -----------------------------------
+# Each runs as `supervise.sh` (pid in run/<name>.pid: what `down` stops) over the process itself (pid in
+# run/proc/<name>.pid: what a crash test kills); a process that dies is restarted within seconds, with no command.
+# FERRY_WORKERS (default 1) workers share the task queue: worker, worker-2, worker-3, ... (logs log/<name>.log).
+FERRY_WORKERS=${FERRY_WORKERS:-1}
+worker_name() { if [ "$1" = 1 ]; then echo worker; else echo "worker-$1"; fi; }
+
+# One Ferry process (a .ts entry point) under the supervisor; node runs the TypeScript itself (one process, no
+# tsx wrapper in between), so the process in run/proc/ is the one doing the work.
+start_supervised() { # name, entry point
+  mkdir -p "$RUN_DIR/proc"
+  start_bg "$1" env --chdir="$FERRY_ROOT" "$FERRY_ROOT/lab/supervise.sh" "$RUN_DIR/proc/$1.pid" \
+    node --import tsx "$FERRY_ROOT/$2"
+}
+
 ferry_start() {
-  start_bg worker "$FERRY_ROOT/node_modules/.bin/tsx" "$FERRY_ROOT/workers/worker.ts"
-  start_bg api "$FERRY_ROOT/node_modules/.bin/tsx" "$FERRY_ROOT/api/server.ts"
+  [[ $FERRY_WORKERS =~ ^[1-9][0-9]?$ ]] || die "FERRY_WORKERS must be a number from 1 to 99, not '$FERRY_WORKERS'"
+  local i
+  for ((i = 1; i <= FERRY_WORKERS; i++)); do start_supervised "$(worker_name "$i")" workers/worker.ts; done
+  start_supervised api api/server.ts
   wait_port 127.0.0.1 "$API_PORT" "Ferry API" 60
 }
-ferry_stop() { stop_bg api; stop_bg worker; }
-ferry_status() { port_open 127.0.0.1 "$API_PORT"; }
+ferry_stop() {
+  stop_bg api
+  # Every worker there is, not only FERRY_WORKERS of them: a smaller count must not leave the others running.
+  local f name
+  for f in "$RUN_DIR"/worker.pid "$RUN_DIR"/worker-*.pid; do
+    [ -f "$f" ] || continue
+    name=$(basename "$f" .pid)
+    stop_bg "$name"
+    rm -f "$RUN_DIR/proc/$name.pid"
+  done
+}
+ferry_status() {
+  port_open 127.0.0.1 "$API_PORT" && pid_alive "$RUN_DIR/worker.pid"
+}
+# Live workers (for status): their supervisors' pidfiles.
+ferry_workers() {
+  local n=0 f
+  for f in "$RUN_DIR"/worker.pid "$RUN_DIR"/worker-*.pid; do pid_alive "$f" && n=$((n + 1)); done
+  echo "$n"
+}
 
 LAB_SERVICES=(postgres temporal seaweedfs swift hosts images)

@@ -1,6 +1,7 @@
 // The SSH executor: every host command Ferry runs goes through here. It pins host keys, bounds connect and
 // command time and the sessions open per host, streams output to whoever asks, and takes commands as argument
 // vectors (quoted by commandLine), never as shell strings.
+import { setTimeout as delay } from 'node:timers/promises';
 import { Client, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { fingerprintMatches, fingerprintOf } from './fingerprint';
 import {
@@ -10,7 +11,7 @@ import {
   HostKeyMismatchError,
   HostUnreachableError,
 } from './errors';
-import { createHostSlots } from './host-slots';
+import { createHostSlots, type HostSlots } from './host-slots';
 import { commandLine } from './quote';
 
 export type HostCredential =
@@ -46,9 +47,14 @@ export interface HostSession {
 export interface HostConnection extends HostSession {
   sftp(): Promise<SFTPWrapper>;
   close(): void;
+  /** Settles when the connection is gone (closed by either side). */
+  readonly closed: Promise<void>;
   /** False once the connection dropped: the owner opens a new one. */
   readonly open: boolean;
 }
+
+/** What a host's session limit is counted by: its SSH endpoint. */
+export const hostSlotKey = (endpoint: Pick<HostEndpoint, 'address' | 'port'>) => `${endpoint.address}:${endpoint.port}`;
 
 export interface SshExecutor {
   withSession<T>(endpoint: HostEndpoint, work: (session: HostSession) => Promise<T>): Promise<T>;
@@ -61,20 +67,26 @@ export interface SshExecutorOptions {
   commandTimeoutMs?: number;
   /** Sessions (withSession) open at once per host; more wait their turn. */
   maxSessionsPerHost?: number;
+  /** Where the per-host limit is counted: by default in this process alone (the workers count it in the database). */
+  slots?: HostSlots;
 }
 
+const CLOSE_WAIT_MS = 5_000;
 const MAX_CAPTURE = 1 << 20; // output kept per stream; host commands here are probes, not transfers
 
 export function createSshExecutor(options: SshExecutorOptions): SshExecutor {
-  const slots = createHostSlots(options.maxSessionsPerHost ?? 4);
+  const slots = options.slots ?? createHostSlots(options.maxSessionsPerHost ?? 4);
   const executor: SshExecutor = {
     withSession(endpoint, work) {
-      return slots.run(`${endpoint.address}:${endpoint.port}`, async () => {
+      return slots.run(hostSlotKey(endpoint), async () => {
         const connection = await executor.connect(endpoint);
         try {
           return await work(connection);
         } finally {
           connection.close();
+          // The slot is free only when the host has let the connection go, so the next session never overlaps it
+          // (bounded: a socket that never reports its close must not hold the slot for good).
+          await Promise.race([connection.closed, delay(CLOSE_WAIT_MS, undefined, { ref: false })]);
         }
       });
     },
@@ -82,9 +94,11 @@ export function createSshExecutor(options: SshExecutorOptions): SshExecutor {
       const client = await connect(endpoint, options);
       let open = true;
       let sftp: Promise<SFTPWrapper> | undefined;
+      const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
       client.on('close', () => (open = false));
       client.on('error', () => (open = false));
       return {
+        closed,
         get open() {
           return open;
         },

@@ -10,6 +10,7 @@ import { findSetting } from '../core/settings';
 import { readSetting } from '../db/settings';
 import { createDownloadLinks } from '../core/download-links';
 import { openDb, type DbHandle } from '../db/client';
+import { createSharedHostSlots } from '../activities/host-session-slots';
 import { createSecretBox } from '../db/secret-box';
 import { createSshExecutor } from '../ssh/executor';
 import type { FerryConfig } from '../temporal.config';
@@ -104,7 +105,11 @@ export async function createFerryWorker(config: FerryConfig): Promise<FerryWorke
   const ssh = createSshExecutor({
     ferryPrivateKey: await readFile(config.ssh.privateKeyFile),
     connectTimeoutMs: config.ssh.connectTimeoutMs,
-    maxSessionsPerHost: config.ssh.maxSessionsPerHost,
+    // Counted in the database, so the limit holds across every worker and the API, not per process.
+    slots: createSharedHostSlots(dbHandle.db, {
+      limit: config.ssh.maxSessionsPerHost,
+      onRenewFailed: (host, reason) => console.warn(`host session slot of ${host} not renewed: ${reason}`),
+    }),
   });
   const links = createDownloadLinks(config.masterKey, config.api.publicUrl);
   // A client of Temporal for the doctor's questions (is this job still running?) and the doctor's schedule.

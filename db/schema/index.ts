@@ -7,3 +7,4 @@ export * from './templates';
 export * from './volumes';
 export * from './cache';
 export * from './idempotency';
+export * from './host-slots';

@@ -1,10 +1,11 @@
 // Starts Ferry against the running lab with a fresh database, once per test run: the API in this process, the worker
-// as a child process (so a test can kill it mid-transfer and start another, as a crash would).
+// as a child process under the lab's supervisor (lab/supervise.sh), as `./ferry up` runs it: a test can kill the
+// worker mid-transfer and see it come back by itself, or kill the supervisor's group too and start another.
 // The lab itself (Temporal, PostgreSQL, S3, Swift, hosts) is started by `./ferry test`.
 import { spawn } from 'node:child_process';
-import { appendFileSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
@@ -27,9 +28,11 @@ export interface TestStack {
   connectAttempts: number;
   /** Every line Ferry's API and worker logged during the run (tests search it for secrets). */
   logFile: string;
-  /** How to start a worker like the running one, and where the running one's pid is kept. */
+  /** How to start a worker like the running one, and where its supervisor's pid (its process group) is kept. */
   workerEnv: Record<string, string>;
   workerPidFile: string;
+  /** Where the worker process's own pid is kept (what a crash test SIGKILLs; the supervisor restarts it). */
+  workerProcessPidFile: string;
 }
 
 declare module 'vitest' {
@@ -42,6 +45,11 @@ let api: FerryApi | undefined;
 // FERRY_TEST_RUN names this run's database, worker pid and log, so two checkouts sharing one lab can test at once.
 const run = process.env.FERRY_TEST_RUN ?? 'test';
 const workerPidFile = join(ferryHome, 'run', `${run}-worker.pid`);
+// FERRY_TEST_WORKERS=N runs the suite against N workers sharing the run's task queue and database (default 1).
+const workerCount = Number(process.env.FERRY_TEST_WORKERS ?? 1);
+const extraWorkerPidFiles = Array.from({ length: Math.max(0, workerCount - 1) }, (_, i) =>
+  join(ferryHome, 'run', `${run}-worker-${i + 2}.pid`),
+);
 
 async function freshDatabase(baseUrl: string, name: string): Promise<string> {
   const admin = postgres(baseUrl, { max: 1, onnotice: () => undefined });
@@ -64,10 +72,21 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts `tsx workers/worker.ts` in the background with `env`, logging to `logFile`; records its pid. */
+/** Where the supervisor whose pid is in `pidFile` keeps its process's pid (lab/services.sh: run/proc/<name>.pid). */
+export const processPidFileOf = (pidFile: string) => join(dirname(pidFile), 'proc', basename(pidFile));
+
+/**
+ * Starts a supervised worker (lab/supervise.sh over `node --import tsx workers/worker.ts`) in the background with
+ * `env`, logging to `logFile`; records the supervisor's pid (the leader of both processes' group) in `pidFile`.
+ */
 export function startTestWorker(env: Record<string, string>, logFile: string, pidFile: string): number {
   const out = openSync(logFile, 'a');
-  const child = spawn(join(ferryRoot, 'node_modules/.bin/tsx'), [join(ferryRoot, 'workers/worker.ts')], {
+  const processPidFile = processPidFileOf(pidFile);
+  mkdirSync(dirname(processPidFile), { recursive: true });
+  rmSync(processPidFile, { force: true });
+  const supervisor = join(ferryRoot, 'lab/supervise.sh');
+  const child = spawn(supervisor, [processPidFile, 'node', '--import', 'tsx', join(ferryRoot, 'workers/worker.ts')], {
+    cwd: ferryRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', out, out],
     detached: true,
@@ -102,7 +121,8 @@ export async function setup(project: TestProject) {
 
   const logFile = join(ferryHome, 'log', `${run}-ferry.log`);
   writeFileSync(logFile, '');
-  startTestWorker(env, logFile, workerPidFile);
+  if (!Number.isInteger(workerCount) || workerCount < 1) throw new Error('FERRY_TEST_WORKERS must be at least 1');
+  for (const pidFile of [workerPidFile, ...extraWorkerPidFiles]) startTestWorker(env, logFile, pidFile);
   api = await startFerryApi(config, (line) => appendFileSync(logFile, line + '\n'));
   const keys = JSON.parse(readFileSync(config.admin.file, 'utf8')) as { apiKey: string; secretKey: string };
   // As `./ferry up` seeds the lab's URL-policy settings, so each run's fresh database gets the tests' (lab-sites.ts).
@@ -118,15 +138,18 @@ export async function setup(project: TestProject) {
     logFile,
     workerEnv: env,
     workerPidFile,
+    workerProcessPidFile: processPidFileOf(workerPidFile),
   });
 }
 
 export async function teardown() {
   await api?.close();
-  try {
-    process.kill(-Number(readFileSync(workerPidFile, 'utf8')), 'SIGTERM');
-  } catch {
-    // already gone
+  for (const pidFile of [workerPidFile, ...extraWorkerPidFiles]) {
+    try {
+      process.kill(-Number(readFileSync(pidFile, 'utf8')), 'SIGTERM');
+    } catch {
+      // already gone
+    }
   }
   // Each test worker made its run's eviction and doctor schedules; the run's task queue is gone with it.
   const taskQueue = process.env.FERRY_TASK_QUEUE;
