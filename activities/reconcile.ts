@@ -2,6 +2,7 @@
 // with planning/reconcile.ts) and repair (abort, delete and release what the survey proved orphaned, end lying rows
 // through the state machine). The repair checks each object again just before it goes, so a copy revived since the
 // survey keeps its bytes.
+import { posix } from 'node:path';
 import { and, eq, ne, notInArray } from 'drizzle-orm';
 import type { Transition } from '../core/plan';
 import type { CopyState, RowKind, RowState } from '../core/state-machine';
@@ -14,6 +15,7 @@ import {
   imageStores,
   snapshots,
   snapshotStoreRefs,
+  storagePools,
   templatePoolRefs,
   templates,
   templateStoreRefs,
@@ -22,13 +24,18 @@ import {
 } from '../db/schema';
 import { applyTransitions, RowElsewhere, RowMissing } from '../db/transitions';
 import type { MultipartState } from '../plugins/image-stores/contract';
+import type { SecretBox } from '../db/secret-box';
+import type { SshExecutor } from '../ssh/executor';
+import { listPool, removeHostSnapshot, removePoolFile } from './pool-listing';
 import {
   isTransitional,
   reconcile,
   type CatalogueRow,
   type Findings,
   type JobState,
+  poolOwningId,
   type OrphanKind,
+  type PoolListing,
   type StoreListing,
 } from '../planning/reconcile';
 import type { WithStore } from './store-access';
@@ -40,11 +47,13 @@ export interface ReconcileDeps {
   db: Db;
   withStore: WithStore;
   jobStatus: JobStatusReader;
+  ssh: SshExecutor;
+  secrets: SecretBox;
 }
 
 export interface Survey {
   findings: Findings;
-  /** Stores that could not be listed (nothing on them was judged), with why. */
+  /** Stores and primary pools that could not be listed (nothing on them was judged), with why. */
   unlisted: { storeId: string; storeName: string; reason: string }[];
 }
 
@@ -79,22 +88,75 @@ async function readRows(db: Db): Promise<{ row: CatalogueRow; objectId: string; 
       objectId,
       jobId: r.jobId,
     });
+  const withObject = (objectId: string) => {
+    const last = out[out.length - 1]!;
+    last.row = { ...last.row, objectId };
+  };
   for (const r of await db.select().from(templateStoreRefs).where(notInArray(templateStoreRefs.state, ends))) {
     copy('templateStoreRef', r, r.templateId, r.transferState);
+    withObject(r.templateId);
   }
   for (const r of await db.select().from(volumeStoreRefs).where(notInArray(volumeStoreRefs.state, ends))) {
     copy('volumeStoreRef', r, r.volumeId, r.transferState);
+    withObject(r.volumeId);
   }
   for (const r of await db.select().from(snapshotStoreRefs).where(notInArray(snapshotStoreRefs.state, ends))) {
     copy('snapshotStoreRef', r, r.snapshotId, r.transferState);
+    withObject(r.snapshotId);
   }
   const plain = (kind: RowKind, r: { id: string; state: RowState; jobId: string | null }, objectId: string) => {
     if (isTransitional(kind, r.state))
       out.push({ row: { kind, id: r.id, state: r.state, jobIds: [] }, objectId, jobId: r.jobId });
   };
-  for (const r of await db.select().from(templatePoolRefs)) plain('templatePoolRef', r, r.templateId);
-  for (const r of await db.select().from(volumes)) plain('volume', r, r.id);
-  for (const r of await db.select().from(snapshots)) plain('snapshot', r, r.id);
+  // Pool copies, volumes and snapshots account for files on primary pools whatever their state, so all are read.
+  for (const r of await db.select().from(templatePoolRefs).where(notInArray(templatePoolRefs.state, ends))) {
+    const row: CatalogueRow = {
+      kind: 'templatePoolRef',
+      id: r.id,
+      state: r.state,
+      jobIds: [],
+      objectId: r.templateId,
+      pool: { poolId: r.poolId, file: posix.basename(r.installPath) },
+    };
+    out.push({ row, objectId: r.templateId, jobId: r.jobId });
+  }
+  const disks = new Map<string, { poolId: string; file: string }>();
+  for (const r of await db.select().from(volumes)) {
+    const pool = r.poolId && r.path ? { poolId: r.poolId, file: posix.basename(r.path) } : undefined;
+    if (pool) disks.set(r.id, pool);
+    // A volume not expunged keeps its disk, in error or not: only a job's leftovers beside it are judged.
+    const row: CatalogueRow = {
+      kind: 'volume',
+      id: r.id,
+      state: r.state,
+      jobIds: [],
+      objectId: r.id,
+      keeps: r.state !== 'Expunged',
+      ...(pool ? { pool } : {}),
+    };
+    out.push({ row, objectId: r.id, jobId: r.jobId });
+  }
+  for (const r of await db.select().from(snapshots)) {
+    const disk = disks.get(r.volumeId);
+    const handle = r.primaryHandle;
+    // The adapter names a snapshot on primary either as a file beside the disk (a path) or inside it (a name).
+    const where =
+      disk && handle
+        ? handle.includes('/')
+          ? { pool: { poolId: disk.poolId, file: posix.basename(handle) } }
+          : { hostSnapshot: { ...disk, name: handle } }
+        : {};
+    const row: CatalogueRow = {
+      kind: 'snapshot',
+      id: r.id,
+      state: r.state,
+      jobIds: [],
+      objectId: r.id,
+      keeps: r.state === 'BackedUp',
+      ...where,
+    };
+    out.push({ row, objectId: r.id, jobId: r.jobId });
+  }
   for (const r of await db.select().from(hosts)) plain('host', { ...r, jobId: null }, r.id);
   return out;
 }
@@ -124,7 +186,26 @@ async function statuses(ids: Iterable<string>, read: JobStatusReader): Promise<R
   return jobs;
 }
 
-export function createReconcileActivities({ db, withStore, jobStatus }: ReconcileDeps) {
+export function createReconcileActivities({ db, withStore, jobStatus, ssh, secrets }: ReconcileDeps) {
+  const poolAccess = { db, ssh, secrets };
+
+  /**
+   * True while the catalogue wants this pool file or snapshot again since the survey: a row points at it, or a job
+   * (a row of its id in a transitional state, after the lying rows were ended) may be working on it.
+   */
+  async function poolThingWanted(poolId: string, ownerId: string, file: string, name?: string): Promise<boolean> {
+    const read = await readRows(db);
+    const diskOwner = name === undefined ? undefined : poolOwningId(file);
+    return read.some(({ row }) => {
+      const moving = isTransitional(row.kind, row.state);
+      if (moving && row.objectId !== undefined && (row.objectId === ownerId || row.objectId === diskOwner)) return true;
+      if (!moving && !(row.keeps ?? row.state === 'Ready')) return false;
+      if (name === undefined) return row.pool?.poolId === poolId && row.pool.file === file;
+      const h = row.hostSnapshot;
+      return h?.poolId === poolId && h.file === file && h.name === name;
+    });
+  }
+
   /** True while some copy or cache row (not ended) accounts for this key of this store. */
   async function stillWanted(storeId: string, key: string): Promise<boolean> {
     for (const table of [templateStoreRefs, volumeStoreRefs, snapshotStoreRefs]) {
@@ -181,11 +262,27 @@ export function createReconcileActivities({ db, withStore, jobStatus }: Reconcil
           stores.push({ storeId: store.id, role: store.role, listed: false, objects: [], uploads: [] });
         }
       }
+      const pools: PoolListing[] = [];
+      const disksOn = new Map<string, string[]>();
+      for (const { row } of read) {
+        if (row.kind === 'volume' && row.pool) {
+          disksOn.set(row.pool.poolId, [...(disksOn.get(row.pool.poolId) ?? []), row.pool.file]);
+        }
+      }
+      for (const pool of await db.select().from(storagePools)) {
+        try {
+          pools.push(await listPool(poolAccess, pool.id, disksOn.get(pool.id) ?? []));
+        } catch (err) {
+          unlisted.push({ storeId: pool.id, storeName: pool.name, reason: (err as Error).message });
+          pools.push({ poolId: pool.id, listed: false, files: [], snapshots: [] });
+        }
+      }
       const asked = [...rows.filter((r) => isTransitional(r.kind, r.state)).flatMap((r) => r.jobIds)];
       const jobs = await statuses([...asked, ...leases.map((l) => l.holder)], jobStatus);
       const findings = reconcile({
         rows,
         stores,
+        pools,
         cacheObjects: cached,
         leases,
         ownedIds: owned,
@@ -228,6 +325,22 @@ export function createReconcileActivities({ db, withStore, jobStatus }: Reconcil
           } catch (err) {
             if (!(err instanceof RowElsewhere || err instanceof RowMissing)) throw err;
             skipped.push({ what: `lease ${orphan.leaseId}`, reason: err.message });
+          }
+          continue;
+        }
+        if (orphan.kind === 'poolFile' || orphan.kind === 'hostSnapshot') {
+          const name = orphan.kind === 'hostSnapshot' ? orphan.name : undefined;
+          const what = `${orphan.kind} ${orphan.file}${name ? ` snapshot ${name}` : ''} on pool ${orphan.poolId}`;
+          if (await poolThingWanted(orphan.poolId, orphan.ownerId, orphan.file, name)) {
+            skipped.push({ what, reason: 'a row or a job accounts for it again' });
+            continue;
+          }
+          try {
+            if (name === undefined) await removePoolFile(poolAccess, orphan.poolId, orphan.file);
+            else await removeHostSnapshot(poolAccess, orphan.poolId, orphan.file, name);
+            count(orphan.kind);
+          } catch (err) {
+            skipped.push({ what, reason: (err as Error).message });
           }
           continue;
         }

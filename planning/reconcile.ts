@@ -15,6 +15,14 @@ export interface CatalogueRow {
   jobIds: readonly string[];
   /** Copies on image stores: where the bytes are, and the multipart upload a job saved for them. */
   store?: { storeId: string; key: string; uploadId?: string };
+  /** The template, volume or snapshot the row is of: the id pool file names carry. */
+  objectId?: string;
+  /** A file on a primary pool the row accounts for (a volume's disk, a template's pool copy, a snapshot file). */
+  pool?: { poolId: string; file: string };
+  /** A hypervisor snapshot inside a disk on a pool the row accounts for (a snapshot on primary). */
+  hostSnapshot?: { poolId: string; file: string; name: string };
+  /** Rows outside the transitional states that still account for their bytes (default: Ready ones only). */
+  keeps?: boolean;
 }
 
 export interface ListedStoreObject {
@@ -52,9 +60,33 @@ export interface ActiveLease {
   created: Date;
 }
 
+/** A file in a primary pool's directory. */
+export interface ListedPoolFile {
+  name: string;
+  size: number;
+  modified: Date;
+}
+
+/** A hypervisor snapshot found inside a disk file of a pool (qemu-img info's `snapshots`). */
+export interface ListedHostSnapshot {
+  file: string;
+  name: string;
+  created: Date;
+}
+
+/** One primary pool as listed through a host of its cluster; `listed: false` when no host could list it. */
+export interface PoolListing {
+  poolId: string;
+  listed: boolean;
+  files: readonly ListedPoolFile[];
+  snapshots: readonly ListedHostSnapshot[];
+}
+
 export interface ReconcileInput {
   rows: readonly CatalogueRow[];
   stores: readonly StoreListing[];
+  /** Primary pools (absent: none listed, nothing on them judged). */
+  pools?: readonly PoolListing[];
   cacheObjects: readonly CacheObjectRow[];
   leases: readonly ActiveLease[];
   /** Ids of every template, volume and snapshot this catalogue has ever had: the object keys it owns. */
@@ -64,10 +96,12 @@ export interface ReconcileInput {
   graceSeconds: number;
 }
 
-export type OrphanKind = 'storeObject' | 'cacheObject' | 'multipartUpload' | 'lease';
+export type OrphanKind = 'storeObject' | 'cacheObject' | 'multipartUpload' | 'lease' | 'poolFile' | 'hostSnapshot';
 
 export type Orphan =
   | { kind: 'storeObject' | 'cacheObject'; storeId: string; key: string }
+  | { kind: 'poolFile'; poolId: string; file: string; ownerId: string }
+  | { kind: 'hostSnapshot'; poolId: string; file: string; name: string; ownerId: string }
   | { kind: 'multipartUpload'; storeId: string; key: string; uploadId: string }
   | { kind: 'lease'; storeId: string; leaseId: string; holder: string };
 
@@ -98,6 +132,21 @@ export function owningId(key: string): string | undefined {
   return undefined;
 }
 
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+
+/** The catalogue id a pool file or hypervisor snapshot is named after (files and snapshots are named by id). */
+export const poolOwningId = (name: string): string | undefined => UUID.exec(name)?.[0]?.toLowerCase();
+
+/**
+ * The final name a work file stands for: `tempPathOf`'s `.X.ferry-tmp`, a download's `.X.ferry-download`, an upload's
+ * `X.ferry-part` (host-commands.ts, host-disks.ts, volume-disks.ts); any other name stands for itself.
+ */
+export function finalNameOf(name: string): string {
+  const hidden = /^(.*\/)?\.([^/]+)\.ferry-(?:tmp|download)$/.exec(name);
+  if (hidden) return `${hidden[1] ?? ''}${hidden[2]}`;
+  return name.endsWith('.ferry-part') ? name.slice(0, -'.ferry-part'.length) : name;
+}
+
 const transitional: Partial<Record<RowKind, readonly RowState[]>> = {
   templateStoreRef: ['Allocated', 'Creating', 'Copying', 'Destroying'],
   templatePoolRef: ['Allocated', 'Creating', 'Copying', 'Destroying'],
@@ -122,6 +171,7 @@ const jobEnded = (row: { jobIds: readonly string[] }, jobs: ReconcileInput['jobs
 function truthOf(
   row: CatalogueRow,
   present: (storeId: string, key: string) => boolean | undefined,
+  presentOnPool: (poolId: string, file: string) => boolean | undefined,
 ): { to: RowState; set?: Transition['set'] } | undefined {
   switch (row.kind) {
     case 'templateStoreRef':
@@ -131,9 +181,12 @@ function truthOf(
       const there = row.store ? present(row.store.storeId, row.store.key) : undefined;
       return there === undefined ? undefined : { to: there ? 'Ready' : 'Destroyed' };
     }
-    case 'templatePoolRef':
-      // Whether a removal from a pool happened needs the pool's listing, which the doctor does not take yet.
-      return row.state === 'Destroying' ? undefined : { to: 'Failed' };
+    case 'templatePoolRef': {
+      if (row.state !== 'Destroying') return { to: 'Failed' };
+      // Whether the removal from the pool happened: the pool's listing says (unlisted: cannot be told).
+      const there = row.pool ? presentOnPool(row.pool.poolId, row.pool.file) : undefined;
+      return there === undefined ? undefined : { to: there ? 'Ready' : 'Destroyed' };
+    }
     case 'volume':
       if (row.state === 'Migrating') return { to: 'Ready', set: { migratingTo: null } };
       if (row.state === 'UploadOp') return { to: 'UploadError' };
@@ -155,6 +208,11 @@ export function reconcile(input: ReconcileInput): Findings {
     const store = byStore.get(storeId);
     return store?.listed ? store.objects.some((o) => o.key === key) : undefined;
   };
+  const byPool = new Map((input.pools ?? []).map((p) => [p.poolId, p]));
+  const presentOnPool = (poolId: string, file: string) => {
+    const pool = byPool.get(poolId);
+    return pool?.listed ? pool.files.some((f) => f.name === file) : undefined;
+  };
 
   // Rows first: a row that lies no longer accounts for bytes, unless its truth is Ready. `pointing`: keys whose
   // bytes a row accounts for; `writing`: keys a running job may be uploading to.
@@ -162,13 +220,18 @@ export function reconcile(input: ReconcileInput): Findings {
   const writing = new Set<string>();
   const claimedUploads = new Set<string>();
   const at = (storeId: string, key: string) => `${storeId}\n${key}`;
+  // `busy`: ids some job may still be working on (its row transitional and the job not proven ended, or undecided):
+  // their pool files and hypervisor snapshots, finished or not, are left alone.
+  const busy = new Set<string>();
+  const keptSnapshots = new Set<string>();
   for (const row of input.rows) {
     const moving = isTransitional(row.kind, row.state);
-    let live = moving ? !jobEnded(row, input.jobs) : row.state === 'Ready';
+    let live = moving ? !jobEnded(row, input.jobs) : (row.keeps ?? row.state === 'Ready');
+    let lies = false;
     if (moving && row.jobIds.length === 0) {
       findings.undecided.push({ kind: row.kind, id: row.id, state: row.state, why: 'no job is known for it' });
     } else if (moving && !live) {
-      const truth = truthOf(row, present);
+      const truth = truthOf(row, present, presentOnPool);
       if (!truth) {
         findings.undecided.push({ kind: row.kind, id: row.id, state: row.state, why: 'its outcome cannot be told' });
         live = true; // an undecided row keeps what it points at
@@ -178,7 +241,20 @@ export function reconcile(input: ReconcileInput): Findings {
           why: `the doctor found it ${row.state} after its job ${row.jobIds.join(', ')} had ended`,
         });
         live = truth.to === 'Ready';
+        lies = true;
       }
+    }
+    // Not a lying row (its job ended): running, unknown, or undecided.
+    if (moving && live && !lies && row.objectId) busy.add(row.objectId);
+    if (live && row.pool) {
+      pointing.add(at(row.pool.poolId, row.pool.file));
+      if (row.state === 'Ready' && presentOnPool(row.pool.poolId, row.pool.file) === false) {
+        findings.missing.push({ kind: row.kind, id: row.id, storeId: row.pool.poolId, key: row.pool.file });
+      }
+    }
+    if (live && row.hostSnapshot) {
+      const h = row.hostSnapshot;
+      keptSnapshots.add(`${at(h.poolId, h.file)}\n${h.name}`);
     }
     if (live && row.store) {
       pointing.add(at(row.store.storeId, row.store.key));
@@ -190,6 +266,7 @@ export function reconcile(input: ReconcileInput): Findings {
     }
   }
   for (const c of input.cacheObjects) if (c.state !== 'Evicted') pointing.add(at(c.storeId, c.key));
+  // A work file (a copy's temporary) is as wanted as the file it becomes while something writes that one.
   for (const lease of input.leases) {
     if (input.jobs[lease.holder] !== 'ended') {
       pointing.add(at(lease.storeId, lease.key));
@@ -210,6 +287,7 @@ export function reconcile(input: ReconcileInput): Findings {
     if (!store.listed) continue;
     for (const o of store.objects) {
       if (!ours(o.key) || pointing.has(at(store.storeId, o.key))) continue;
+      if (o.key !== finalNameOf(o.key) && writing.has(at(store.storeId, finalNameOf(o.key)))) continue;
       if (o.modified.getTime() > cutoff) findings.young++;
       else {
         const kind = store.role === 'ImageCache' ? 'cacheObject' : 'storeObject';
@@ -220,6 +298,31 @@ export function reconcile(input: ReconcileInput): Findings {
       if (!ours(u.key) || claimedUploads.has(u.uploadId) || writing.has(at(store.storeId, u.key))) continue;
       if (u.initiated.getTime() > cutoff) findings.young++;
       else findings.orphans.push({ kind: 'multipartUpload', storeId: store.storeId, key: u.key, uploadId: u.uploadId });
+    }
+  }
+
+  const ourFile = (name: string): string | undefined => {
+    const id = poolOwningId(name);
+    if (id !== undefined && input.ownedIds.has(id)) return id;
+    findings.foreign++;
+    return undefined;
+  };
+  for (const pool of input.pools ?? []) {
+    if (!pool.listed) continue;
+    for (const f of pool.files) {
+      const ownerId = ourFile(f.name);
+      if (ownerId === undefined || pointing.has(at(pool.poolId, f.name)) || busy.has(ownerId)) continue;
+      if (f.modified.getTime() > cutoff) findings.young++;
+      else findings.orphans.push({ kind: 'poolFile', poolId: pool.poolId, file: f.name, ownerId });
+    }
+    for (const s of pool.snapshots) {
+      const ownerId = ourFile(s.name);
+      if (ownerId === undefined || keptSnapshots.has(`${at(pool.poolId, s.file)}\n${s.name}`)) continue;
+      // A disk some job works on (a copy, a migration) keeps its snapshots until that job is done.
+      const diskOwner = poolOwningId(s.file);
+      if (busy.has(ownerId) || (diskOwner !== undefined && busy.has(diskOwner))) continue;
+      if (s.created.getTime() > cutoff) findings.young++;
+      else findings.orphans.push({ kind: 'hostSnapshot', poolId: pool.poolId, file: s.file, name: s.name, ownerId });
     }
   }
   return findings;
