@@ -1,7 +1,15 @@
 // The doctor's judgement over fakes: what is orphaned, what lies, what is left alone and why.
 import { describe, expect, it } from 'vitest';
 import { isLegal } from '../../core/state-machine';
-import { owningId, reconcile, type CatalogueRow, type ReconcileInput } from '../../planning/reconcile';
+import {
+  finalNameOf,
+  owningId,
+  poolOwningId,
+  reconcile,
+  type CatalogueRow,
+  type PoolListing,
+  type ReconcileInput,
+} from '../../planning/reconcile';
 
 const now = new Date('2026-11-27T12:00:00Z');
 const old = new Date(now.getTime() - 2 * 3600_000);
@@ -238,5 +246,148 @@ describe('reconcile', () => {
     expect(owningId(`snapshots/acct/${T}/s.qcow2`)).toBe(T);
     expect(owningId(`cache/snapshot/${T}/s.vhd`)).toBe(T);
     expect(owningId('lost+found/x')).toBeUndefined();
+  });
+});
+
+const V = '33333333-3333-4333-8333-333333333333';
+const S = '44444444-4444-4444-8444-444444444444';
+const pool = (files: string[], snapshots: { file: string; name: string }[] = [], at = old): PoolListing => ({
+  poolId: 'p1',
+  listed: true,
+  files: files.map((name) => ({ name, size: 1, modified: at })),
+  snapshots: snapshots.map((s) => ({ ...s, created: at })),
+});
+const volumeRow = (state: CatalogueRow['state'], jobIds: string[] = ['job-v']): CatalogueRow => ({
+  kind: 'volume',
+  id: V,
+  state,
+  jobIds,
+  objectId: V,
+  keeps: true,
+  pool: { poolId: 'p1', file: `${V}.qcow2` },
+});
+const snapshotRow = (state: CatalogueRow['state'], jobIds: string[] = ['job-s']): CatalogueRow => ({
+  kind: 'snapshot',
+  id: S,
+  state,
+  jobIds,
+  objectId: S,
+  keeps: state === 'BackedUp',
+  hostSnapshot: { poolId: 'p1', file: `${V}.qcow2`, name: `ferry-${S}` },
+});
+const owned = new Set([T, V, S]);
+
+describe('reconcile on primary pools', () => {
+  it('names work files after the file they become, and pool files after the id they carry', () => {
+    expect(finalNameOf(`.${V}.qcow2.ferry-tmp`)).toBe(`${V}.qcow2`);
+    expect(finalNameOf(`.${V}.vhd.ferry-download`)).toBe(`${V}.vhd`);
+    expect(finalNameOf(`.snapshot-${S}.qcow2.ferry-part`)).toBe(`.snapshot-${S}.qcow2`);
+    expect(finalNameOf(`cache/volume/${V}/.${V}.qcow2.ferry-tmp`)).toBe(`cache/volume/${V}/${V}.qcow2`);
+    expect(poolOwningId(`.snapshot-${S.toUpperCase()}.qcow2`)).toBe(S);
+    expect(poolOwningId('lost+found.img')).toBeUndefined();
+  });
+
+  it('a snapshot whose job ended mid-backup: the row lies, its export file and its snapshot in the disk are orphans', () => {
+    const f = reconcile(
+      input({
+        ownedIds: owned,
+        rows: [volumeRow('Ready', []), snapshotRow('BackingUp')],
+        jobs: { 'job-s': 'ended' },
+        pools: [pool([`${V}.qcow2`, `.snapshot-${S}.qcow2`], [{ file: `${V}.qcow2`, name: `ferry-${S}` }])],
+      }),
+    );
+    expect(f.lying.map((l) => [l.transition.row.id, l.transition.to])).toEqual([[S, 'Error']]);
+    expect(f.orphans).toEqual([
+      { kind: 'poolFile', poolId: 'p1', file: `.snapshot-${S}.qcow2`, ownerId: S },
+      { kind: 'hostSnapshot', poolId: 'p1', file: `${V}.qcow2`, name: `ferry-${S}`, ownerId: S },
+    ]);
+    expect(f.missing).toEqual([]);
+  });
+
+  it('leaves alone what a running job works on, a BackedUp snapshot kept on primary, and young leftovers', () => {
+    const listing = pool([`${V}.qcow2`, `.snapshot-${S}.qcow2`], [{ file: `${V}.qcow2`, name: `ferry-${S}` }]);
+    const running = reconcile(
+      input({ ownedIds: owned, rows: [volumeRow('Ready', []), snapshotRow('BackingUp')], pools: [listing] }),
+    );
+    expect(running).toMatchObject({ orphans: [], lying: [], young: 0 });
+    const kept = reconcile(
+      input({
+        ownedIds: owned,
+        rows: [volumeRow('Ready', []), snapshotRow('BackedUp')],
+        pools: [
+          pool(
+            [`${V}.qcow2`],
+            listing.snapshots.map((s) => s),
+          ),
+        ],
+      }),
+    );
+    expect(kept.orphans).toEqual([]);
+    // The disk's own migration still runs: a snapshot inside it waits for that job.
+    const migrating = reconcile(
+      input({
+        ownedIds: owned,
+        rows: [volumeRow('Migrating'), snapshotRow('Error', [])],
+        pools: [{ ...listing, files: listing.files.slice(0, 1) }],
+      }),
+    );
+    expect(migrating.orphans).toEqual([]);
+    const young = reconcile(
+      input({
+        ownedIds: owned,
+        rows: [volumeRow('Ready', []), snapshotRow('BackingUp')],
+        jobs: { 'job-s': 'ended' },
+        pools: [pool([`${V}.qcow2`, `.snapshot-${S}.qcow2`], [{ file: `${V}.qcow2`, name: `ferry-${S}` }], recent)],
+      }),
+    );
+    expect(young).toMatchObject({ orphans: [], young: 2 });
+  });
+
+  it('a migration whose job ended: the volume is Ready where it was, the destination file and its temporary are orphans', () => {
+    const dest: PoolListing = { ...pool([`${V}.vhd`, `.${V}.vhd.ferry-tmp`]), poolId: 'p2' };
+    const f = reconcile(
+      input({
+        ownedIds: owned,
+        rows: [volumeRow('Migrating')],
+        jobs: { 'job-v': 'ended' },
+        pools: [pool([`${V}.qcow2`]), dest],
+      }),
+    );
+    expect(f.lying.map((l) => [l.transition.to, l.transition.set])).toEqual([['Ready', { migratingTo: null }]]);
+    expect(f.orphans).toEqual([
+      { kind: 'poolFile', poolId: 'p2', file: `${V}.vhd`, ownerId: V },
+      { kind: 'poolFile', poolId: 'p2', file: `.${V}.vhd.ferry-tmp`, ownerId: V },
+    ]);
+  });
+
+  it('never judges a file of another catalogue, nor a pool that could not be listed, and reports a Ready disk that is gone', () => {
+    const f = reconcile(
+      input({
+        ownedIds: owned,
+        rows: [volumeRow('Ready', [])],
+        pools: [
+          pool([`${OTHER}.qcow2`, 'notes.txt'], [{ file: `${OTHER}.qcow2`, name: `ferry-${OTHER}` }]),
+          { poolId: 'p2', listed: false, files: [], snapshots: [] },
+        ],
+      }),
+    );
+    expect(f.orphans).toEqual([]);
+    expect(f.foreign).toBe(3);
+    expect(f.missing).toEqual([{ kind: 'volume', id: V, storeId: 'p1', key: `${V}.qcow2` }]);
+  });
+
+  it('decides a pool copy being removed by the pool listing, and leaves it undecided without one', () => {
+    const removing: CatalogueRow = {
+      kind: 'templatePoolRef',
+      id: 'pref',
+      state: 'Destroying',
+      jobIds: ['job-t'],
+      objectId: T,
+      pool: { poolId: 'p1', file: `${T}.qcow2` },
+    };
+    const base = { ownedIds: owned, rows: [removing], jobs: { 'job-t': 'ended' as const } };
+    expect(reconcile(input({ ...base, pools: [pool([`${T}.qcow2`])] })).lying[0]!.transition.to).toBe('Ready');
+    expect(reconcile(input({ ...base, pools: [pool([])] })).lying[0]!.transition.to).toBe('Destroyed');
+    expect(reconcile(input(base)).undecided).toHaveLength(1);
   });
 });
