@@ -1,0 +1,213 @@
+// The fault harness (`./ferry faults`): every job type under every fault, at a random point chosen by a fixed seed,
+// on the real lab. After each trial the job has ended (completed, or failed or cancelled with a reason), the doctor
+// finds nothing orphaned and no lying row (after `doctor --repair` for a terminated job, which by design runs no
+// compensation), and a completed job's bytes, read back from its store or pool, are right. It writes the reliability
+// table (Markdown and JSON) to $FERRY_HOME/faults/. FERRY_FAULTS_SEED (default 1) and FERRY_FAULTS_SCALE (default 1:
+// 20 kills, 10 cancels, 5 terminations and one of each outage per type) choose the run; FERRY_FAULTS_TYPES and
+// FERRY_FAULTS_MODES (comma lists) narrow it.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ferryHome } from '../../lab/lab-layout';
+import { ImageSource } from '../support/image-source';
+import { buildLabInventory, removeLabInventoryStorage, type LabInventory } from '../support/lab-inventory';
+import { adminApi, stack } from '../support/stack';
+import { temporalClient } from '../support/temporal';
+import { makeJobTypes, type JobType, type JobTypeName, type StartedJob } from './job-types';
+import { doctor, ensureWorker, injectFault, orphanCount, type FaultKind } from './lab-faults';
+
+const seed = Number(process.env.FERRY_FAULTS_SEED ?? 1);
+const scale = Number(process.env.FERRY_FAULTS_SCALE ?? 1);
+const TRIALS: Record<FaultKind, number> = {
+  kill: 20,
+  cancel: 10,
+  terminate: 5,
+  's3-outage': 1,
+  'pg-restart': 1,
+  'temporal-restart': 1,
+  'sshd-kill': 1,
+};
+const only = (name: string) => process.env[name]?.split(',').filter(Boolean);
+const modes = (only('FERRY_FAULTS_MODES') as FaultKind[] | undefined) ?? (Object.keys(TRIALS) as FaultKind[]);
+const JOB_END_MS = 300_000;
+
+/** mulberry32: a small seeded generator, so a run's fault points can be replayed. */
+function random(s: number): () => number {
+  let a = s >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface TrialResult {
+  type: JobTypeName;
+  fault: FaultKind;
+  trial: number;
+  faultAtMs: number;
+  /** The job ended before the fault landed (the fault then tests nothing: reported, not hidden). */
+  faultAfterEnd: boolean;
+  ended: boolean;
+  outcome: 'completed' | 'failed' | 'cancelled' | 'terminated' | 'running';
+  reason?: string;
+  orphans: Record<string, number>;
+  lying: number;
+  repaired?: Record<string, number>;
+  contentOk: boolean;
+  problem?: string;
+  ms: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls the job until it ends, riding out an API or database that is restarting. */
+async function jobEnd(jobid: string): Promise<Record<string, unknown> | undefined> {
+  const end = Date.now() + JOB_END_MS;
+  while (Date.now() < end) {
+    try {
+      const job = await adminApi().call('queryAsyncJobResult', { jobid });
+      if (job.jobstatus !== 0) return job;
+    } catch {
+      // the API's database or Temporal is restarting
+    }
+    await sleep(500);
+  }
+  return undefined;
+}
+
+async function workflowStatus(jobid: string): Promise<string> {
+  return (await (await temporalClient()).workflow.getHandle(jobid).describe()).status.name;
+}
+
+let lab: LabInventory;
+let sql: postgres.Sql;
+let types: JobType[];
+const source = new ImageSource();
+const results: TrialResult[] = [];
+
+beforeAll(async () => {
+  await source.start();
+  lab = await buildLabInventory(adminApi());
+  sql = postgres(stack().databaseUrl, { max: 2, onnotice: () => undefined });
+  const all = await makeJobTypes({ api: adminApi(), lab, sql, source });
+  const wanted = only('FERRY_FAULTS_TYPES');
+  types = all.filter((t) => !wanted || wanted.includes(t.name));
+}, 900_000);
+
+afterAll(async () => {
+  writeTable();
+  await sql?.end();
+  await removeLabInventoryStorage(adminApi(), lab);
+  await source.close();
+});
+
+async function runTrial(type: JobType, fault: FaultKind, trial: number, baselineMs: number, rng: () => number) {
+  const began = Date.now();
+  const job: StartedJob = await type.start(trial);
+  // A random point within the job's expected run (10%–90% of a clean run of the same type).
+  const faultAtMs = Math.round(baselineMs * (0.1 + 0.8 * rng()));
+  await sleep(faultAtMs);
+  let faultAfterEnd = false;
+  try {
+    faultAfterEnd = (await workflowStatus(job.jobid)) !== 'RUNNING';
+  } catch {
+    // Temporal unreachable: the fault still lands
+  }
+  await injectFault(fault, job);
+  const done = await jobEnd(job.jobid);
+  const status = await workflowStatus(job.jobid).catch(() => 'UNKNOWN');
+  const outcome: TrialResult['outcome'] =
+    status === 'TERMINATED'
+      ? 'terminated'
+      : !done
+        ? 'running'
+        : done.jobstatus === 1
+          ? 'completed'
+          : status === 'CANCELED' || status === 'CANCELLED'
+            ? 'cancelled'
+            : 'failed';
+  let repaired: Record<string, number> | undefined;
+  // A terminated workflow runs no compensation: the doctor's repair is what ends it truthfully.
+  if (outcome === 'terminated') repaired = doctor(true).repaired;
+  const report = doctor(false);
+  let problem: string | undefined;
+  if (outcome === 'completed') problem = await type.verify(job);
+  problem ??= await type.verifyAfterAnyEnd?.(job);
+  const reason = done && done.jobstatus === 2 ? JSON.stringify(done.jobresult) : undefined;
+  const result: TrialResult = {
+    type: type.name,
+    fault,
+    trial,
+    faultAtMs,
+    faultAfterEnd,
+    ended: outcome !== 'running',
+    outcome,
+    reason,
+    orphans: report.orphans,
+    lying: report.lying,
+    repaired,
+    contentOk: problem === undefined,
+    problem,
+    ms: Date.now() - began,
+  };
+  results.push(result);
+  console.log(
+    `[faults] ${type.name} ${fault} #${trial}: ${outcome} at ${faultAtMs} ms${faultAfterEnd ? ' (after the end)' : ''}` +
+      `, orphans ${orphanCount(report)}, lying ${report.lying}${problem ? `, ${problem}` : ''} (${result.ms} ms)`,
+  );
+  if (outcome !== 'running') await type.cleanup(job);
+  await ensureWorker();
+}
+
+describe('faults at random points: every job ends, nothing orphaned, no lying row, the bytes right', () => {
+  it('runs the trials', async () => {
+    const rng = random(seed);
+    for (const type of types) {
+      // A clean run of the type first: how long a job takes, and proof that it works without faults.
+      const t0 = Date.now();
+      const clean = await type.start(0);
+      const done = await jobEnd(clean.jobid);
+      expect(done?.jobstatus, `${type.name} without faults: ${JSON.stringify(done?.jobresult)}`).toBe(1);
+      expect(await type.verify(clean)).toBeUndefined();
+      const baselineMs = Date.now() - t0;
+      await type.cleanup(clean);
+      for (const fault of modes) {
+        const count = Math.max(1, Math.round(TRIALS[fault] * scale));
+        for (let trial = 1; trial <= count; trial++) await runTrial(type, fault, trial, baselineMs, rng);
+      }
+    }
+    const bad = results.filter((r) => !r.ended || orphanSum(r) > 0 || r.lying > 0 || !r.contentOk);
+    expect(bad.map((r) => `${r.type} ${r.fault} #${r.trial}: ${r.outcome} ${r.problem ?? ''}`)).toEqual([]);
+  });
+});
+
+const orphanSum = (r: TrialResult) => Object.values(r.orphans).reduce((a, b) => a + b, 0);
+
+function writeTable() {
+  if (results.length === 0) return;
+  const dir = join(ferryHome, 'faults');
+  mkdirSync(dir, { recursive: true });
+  const rows = new Map<string, TrialResult[]>();
+  for (const r of results) rows.set(`${r.type} | ${r.fault}`, [...(rows.get(`${r.type} | ${r.fault}`) ?? []), r]);
+  const lines = [
+    `Fault harness, seed ${seed}, scale ${scale}, ${new Date().toISOString()}: ${results.length} trials`,
+    '',
+    '| job type | fault | trials | ended | completed | compensated | repaired (terminated) | orphans | lying rows | bytes wrong |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const [key, rs] of rows) {
+    const n = (f: (r: TrialResult) => boolean) => rs.filter(f).length;
+    lines.push(
+      `| ${key} | ${rs.length} | ${n((r) => r.ended)} | ${n((r) => r.outcome === 'completed')} | ` +
+        `${n((r) => r.outcome === 'failed' || r.outcome === 'cancelled')} | ${n((r) => r.outcome === 'terminated')} | ` +
+        `${rs.reduce((a, r) => a + orphanSum(r), 0)} | ${rs.reduce((a, r) => a + r.lying, 0)} | ${n((r) => !r.contentOk)} |`,
+    );
+  }
+  writeFileSync(join(dir, `table-seed-${seed}.md`), lines.join('\n') + '\n');
+  writeFileSync(join(dir, `results-seed-${seed}.json`), JSON.stringify(results, null, 2));
+  console.log(lines.join('\n'));
+}
