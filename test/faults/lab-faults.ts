@@ -23,27 +23,39 @@ const alive = (pid: number) => {
   }
 };
 
-const workerPid = () => Number(readFileSync(stack().workerPidFile, 'utf8').trim());
+const pidIn = (file: string) => {
+  try {
+    return Number(readFileSync(file, 'utf8').trim());
+  } catch {
+    return 0; // between a process's end and its restart
+  }
+};
 
-/** Starts the run's worker again if nothing (a supervisor) already did within `graceMs`. */
-export async function ensureWorker(graceMs = 3_000): Promise<void> {
-  const end = Date.now() + graceMs;
-  while (Date.now() < end) {
-    if (alive(workerPid())) return;
+/**
+ * Waits for the run's worker to be running again: its supervisor restarts it by itself (lab/supervise.sh); only if
+ * the supervisor is gone too is a new supervised worker started here.
+ */
+export async function ensureWorker(killed = 0, ms = 30_000): Promise<void> {
+  const { workerEnv, logFile, workerPidFile, workerProcessPidFile } = stack();
+  if (!alive(pidIn(workerPidFile))) startTestWorker(workerEnv, logFile, workerPidFile);
+  const end = Date.now() + ms;
+  for (;;) {
+    const pid = pidIn(workerProcessPidFile);
+    if (pid && pid !== killed && alive(pid)) return;
+    if (Date.now() > end) throw new Error(`the worker was not back within ${ms} ms`);
     await sleep(200);
   }
-  const { workerEnv, logFile, workerPidFile } = stack();
-  startTestWorker(workerEnv, logFile, workerPidFile);
 }
 
-/** SIGKILL to the run's worker and its children (never the lab's own worker), as a machine crash would. */
-export function killWorker(): void {
-  const pid = workerPid();
+/** SIGKILL to the run's worker process (never the lab's own worker), as a crash would; returns its pid. */
+export function killWorker(): number {
+  const pid = pidIn(stack().workerProcessPidFile);
   try {
-    process.kill(-pid, 'SIGKILL');
+    if (pid) process.kill(pid, 'SIGKILL');
   } catch {
     // already gone
   }
+  return pid;
 }
 
 export function labService(action: 'stop' | 'start' | 'restart', name: string): void {
@@ -60,9 +72,7 @@ export async function injectFault(kind: FaultKind, target: FaultTarget): Promise
   const handle = (await temporalClient()).workflow.getHandle(target.jobid);
   switch (kind) {
     case 'kill':
-      killWorker();
-      await sleep(1_000);
-      await ensureWorker();
+      await ensureWorker(killWorker());
       return;
     case 'cancel':
       await handle.cancel();
