@@ -47,7 +47,7 @@ export interface JobTypeContext {
 const MiB = 1024 * 1024;
 /** Small enough for many trials, big enough (with the harness's 5 MiB parts) that a fault lands mid-transfer. */
 const IMAGE = 48 * MiB;
-const RATE = 16 * MiB;
+const RATE = 8 * MiB;
 
 async function sha256Of(stream: AsyncIterable<Uint8Array>): Promise<string> {
   const hash = createHash('sha256');
@@ -164,12 +164,13 @@ export async function makeJobTypes(ctx: JobTypeContext): Promise<JobType[]> {
   const migrationTargets = [lab.pools.xenA.id, lab.pools.kvmA.id];
 
   const refOf = async (table: 'template_store_refs' | 'snapshot_store_refs', owner: string, id: string) =>
-    (await sql`select store_id, state, install_path, sha256 from ${sql(table)}
+    (await sql`select * from ${sql(table)}
                where ${sql(owner)} = ${id} order by updated desc`) as unknown as {
       store_id: string;
       state: string;
       install_path: string;
-      sha256: string | null;
+      /** Snapshot backups record the SHA-256 of the bytes stored; template copies do not (the template does). */
+      sha256?: string | null;
     }[];
 
   return [

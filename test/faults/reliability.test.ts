@@ -56,6 +56,10 @@ interface TrialResult {
   reason?: string;
   orphans: Record<string, number>;
   lying: number;
+  /** Ready copies whose bytes are gone: data lost. */
+  missing: number;
+  /** Rows the doctor could not judge (reported, not counted as lying). */
+  undecided: number;
   repaired?: Record<string, number>;
   contentOk: boolean;
   problem?: string;
@@ -132,8 +136,8 @@ async function runTrial(type: JobType, fault: FaultKind, trial: number, baseline
             : 'failed';
   let repaired: Record<string, number> | undefined;
   // A terminated workflow runs no compensation: the doctor's repair is what ends it truthfully.
-  if (outcome === 'terminated') repaired = doctor(true).repaired;
-  const report = doctor(false);
+  if (outcome === 'terminated') repaired = (await doctor(true)).repaired;
+  const report = await doctor(false);
   let problem: string | undefined;
   if (outcome === 'completed') problem = await type.verify(job);
   problem ??= await type.verifyAfterAnyEnd?.(job);
@@ -149,6 +153,8 @@ async function runTrial(type: JobType, fault: FaultKind, trial: number, baseline
     reason,
     orphans: report.orphans,
     lying: report.lying,
+    missing: report.missing,
+    undecided: report.undecided,
     repaired,
     contentOk: problem === undefined,
     problem,
@@ -157,7 +163,7 @@ async function runTrial(type: JobType, fault: FaultKind, trial: number, baseline
   results.push(result);
   console.log(
     `[faults] ${type.name} ${fault} #${trial}: ${outcome} at ${faultAtMs} ms${faultAfterEnd ? ' (after the end)' : ''}` +
-      `, orphans ${orphanCount(report)}, lying ${report.lying}${problem ? `, ${problem}` : ''} (${result.ms} ms)`,
+      `, orphans ${orphanCount(report)}, lying ${report.lying}, lost ${report.missing}${problem ? `, ${problem}` : ''} (${result.ms} ms)`,
   );
   if (outcome !== 'running') await type.cleanup(job);
   await ensureWorker();
@@ -180,7 +186,7 @@ describe('faults at random points: every job ends, nothing orphaned, no lying ro
         for (let trial = 1; trial <= count; trial++) await runTrial(type, fault, trial, baselineMs, rng);
       }
     }
-    const bad = results.filter((r) => !r.ended || orphanSum(r) > 0 || r.lying > 0 || !r.contentOk);
+    const bad = results.filter((r) => !r.ended || orphanSum(r) > 0 || r.lying > 0 || r.missing > 0 || !r.contentOk);
     expect(bad.map((r) => `${r.type} ${r.fault} #${r.trial}: ${r.outcome} ${r.problem ?? ''}`)).toEqual([]);
   });
 });
@@ -196,15 +202,15 @@ function writeTable() {
   const lines = [
     `Fault harness, seed ${seed}, scale ${scale}, ${new Date().toISOString()}: ${results.length} trials`,
     '',
-    '| job type | fault | trials | ended | completed | compensated | repaired (terminated) | orphans | lying rows | bytes wrong |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| job type | fault | trials | ended | completed | compensated | repaired (terminated) | orphans | lying rows | lost | bytes wrong |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const [key, rs] of rows) {
     const n = (f: (r: TrialResult) => boolean) => rs.filter(f).length;
     lines.push(
       `| ${key} | ${rs.length} | ${n((r) => r.ended)} | ${n((r) => r.outcome === 'completed')} | ` +
         `${n((r) => r.outcome === 'failed' || r.outcome === 'cancelled')} | ${n((r) => r.outcome === 'terminated')} | ` +
-        `${rs.reduce((a, r) => a + orphanSum(r), 0)} | ${rs.reduce((a, r) => a + r.lying, 0)} | ${n((r) => !r.contentOk)} |`,
+        `${rs.reduce((a, r) => a + orphanSum(r), 0)} | ${rs.reduce((a, r) => a + r.lying, 0)} | ${rs.reduce((a, r) => a + r.missing, 0)} | ${n((r) => !r.contentOk)} |`,
     );
   }
   writeFileSync(join(dir, `table-seed-${seed}.md`), lines.join('\n') + '\n');
