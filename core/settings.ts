@@ -124,9 +124,10 @@ export const settingSpecs: readonly SettingSpec[] = [
     name: 'storage.doctor.repair',
     category: 'Storage',
     description:
-      'Whether the scheduled doctor repairs (removes proven orphans, ends lying rows) or only reports what it finds',
+      'Whether the scheduled doctor repairs (removes proven orphans, ends lying rows) or only reports what it finds ' +
+      '(report-only by default: `./ferry doctor --repair` repairs on demand)',
     type: 'Boolean',
-    defaultValue: 'true',
+    defaultValue: 'false',
     problem: (value) => (value === 'true' || value === 'false' ? undefined : 'true or false'),
   },
   {

@@ -131,6 +131,9 @@ function connect(endpoint: HostEndpoint, options: SshExecutorOptions): Promise<C
       port: endpoint.port,
       username: endpoint.username,
       readyTimeout: options.connectTimeoutMs,
+      // A host that vanishes without closing the connection is noticed in about 30 s, not at the command's limit.
+      keepaliveInterval: 10_000,
+      keepaliveCountMax: 3,
       hostVerifier: (key: Buffer) => {
         if (fingerprintMatches(key, endpoint.hostKeyFingerprint)) return true;
         mismatch = new HostKeyMismatchError(endpoint.address, endpoint.hostKeyFingerprint, fingerprintOf(key));
@@ -183,14 +186,31 @@ function exec(
       let group: number | undefined;
       let groupLine: Buffer | undefined = Buffer.alloc(0); // stderr until the group line is read
       let ended = false;
+      let channelClosed = false;
+      let groupKnown: (() => void) | undefined;
+      /** The command's group, once its line arrived (waiting at most `ms`, or until the channel closed). */
+      const groupOf = (ms: number) =>
+        group !== undefined || channelClosed
+          ? Promise.resolve(group)
+          : new Promise<number | undefined>((resolve) => {
+              const limit = setTimeout(() => resolve(group), ms);
+              groupKnown = () => {
+                clearTimeout(limit);
+                resolve(group);
+              };
+            });
       const stop = (why: Error) => {
         if (ended) return;
         ended = true;
         clearTimeout(timer);
         signal?.removeEventListener('abort', abort);
-        stream.close();
-        const killed = group === undefined ? Promise.resolve() : killGroup(client, group);
-        void killed.then(() => reject(why));
+        // A stop just after the start waits briefly for the group line: without it nothing could be killed.
+        void groupOf(2_000).then(async (g) => {
+          const running = !channelClosed;
+          stream.close();
+          if (running && g !== undefined) await killGroup(client, g);
+          reject(why);
+        });
       };
       const timer = setTimeout(
         () => stop(new CommandTimeoutError(`${argv[0]} did not finish within ${timeoutMs} ms`)),
@@ -198,6 +218,8 @@ function exec(
       );
       const abort = () => stop(new CommandAbortedError(`${argv[0]} was stopped: the work was cancelled`));
       signal?.addEventListener('abort', abort, { once: true });
+      // Aborted while the channel was opening: the listener above never fires for a signal already aborted.
+      if (signal?.aborted) abort();
       const onStderr = (chunk: Buffer) => {
         if (errBytes < MAX_CAPTURE) errOut.push(chunk);
         errBytes += chunk.length;
@@ -208,19 +230,29 @@ function exec(
         outBytes += chunk.length;
         onOutput?.(chunk.toString('utf8'), 'stdout');
       });
+      let linesBefore = 0;
       stream.stderr.on('data', (chunk: Buffer) => {
         if (groupLine === undefined) return onStderr(chunk);
         groupLine = Buffer.concat([groupLine, chunk]);
-        const newline = groupLine.indexOf(0x0a);
-        if (newline < 0) return;
-        const first = groupLine.subarray(0, newline).toString('utf8');
-        const rest = groupLine.subarray(newline + 1);
+        // The group line comes first unless the host's shell start-up wrote to stderr: look a few lines further.
+        for (let newline = groupLine.indexOf(0x0a); newline >= 0; newline = groupLine.indexOf(0x0a)) {
+          const line = groupLine.subarray(0, newline).toString('utf8');
+          groupLine = groupLine.subarray(newline + 1);
+          // A group id of 1 or less would make `kill -<id>` signal far more than the command: never taken.
+          const id = line.startsWith(GROUP_LINE) ? Number(line.slice(GROUP_LINE.length)) : NaN;
+          if (Number.isInteger(id) && id > 1) group = id;
+          else onStderr(Buffer.from(`${line}\n`));
+          if (group !== undefined || ++linesBefore >= 8) break;
+        }
+        if (group === undefined && linesBefore < 8 && groupLine.length < 8192) return;
+        const rest = groupLine;
         groupLine = undefined;
-        if (first.startsWith(GROUP_LINE)) group = Number(first.slice(GROUP_LINE.length)) || undefined;
-        else onStderr(Buffer.from(`${first}\n`));
         if (rest.length > 0) onStderr(rest);
+        groupKnown?.();
       });
       stream.on('close', (code: number | null, exitSignal?: string) => {
+        channelClosed = true;
+        groupKnown?.();
         if (ended) return;
         ended = true;
         clearTimeout(timer);
