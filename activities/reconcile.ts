@@ -193,16 +193,17 @@ export function createReconcileActivities({ db, withStore, jobStatus, ssh, secre
    * True while the catalogue wants this pool file or snapshot again since the survey: a row points at it, or a job
    * (a row of its id in a transitional state, after the lying rows were ended) may be working on it.
    */
-  async function poolThingWanted(poolId: string, ownerId: string, file: string, name?: string): Promise<boolean> {
+  async function poolThingWanted(ownerId: string, file: string, name?: string): Promise<boolean> {
     const read = await readRows(db);
     const diskOwner = name === undefined ? undefined : poolOwningId(file);
     return read.some(({ row }) => {
       const moving = isTransitional(row.kind, row.state);
       if (moving && row.objectId !== undefined && (row.objectId === ownerId || row.objectId === diskOwner)) return true;
       if (!moving && !(row.keeps ?? row.state === 'Ready')) return false;
-      if (name === undefined) return row.pool?.poolId === poolId && row.pool.file === file;
+      // By name on any pool: two pool rows can be one directory.
+      if (name === undefined) return row.pool?.file === file;
       const h = row.hostSnapshot;
-      return h?.poolId === poolId && h.file === file && h.name === name;
+      return h?.file === file && h.name === name;
     });
   }
 
@@ -331,7 +332,7 @@ export function createReconcileActivities({ db, withStore, jobStatus, ssh, secre
         if (orphan.kind === 'poolFile' || orphan.kind === 'hostSnapshot') {
           const name = orphan.kind === 'hostSnapshot' ? orphan.name : undefined;
           const what = `${orphan.kind} ${orphan.file}${name ? ` snapshot ${name}` : ''} on pool ${orphan.poolId}`;
-          if (await poolThingWanted(orphan.poolId, orphan.ownerId, orphan.file, name)) {
+          if (await poolThingWanted(orphan.ownerId, orphan.file, name)) {
             skipped.push({ what, reason: 'a row or a job accounts for it again' });
             continue;
           }

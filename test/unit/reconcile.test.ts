@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isLegal } from '../../core/state-machine';
 import {
   finalNameOf,
+  hostSnapshotOwningId,
   owningId,
   poolOwningId,
   reconcile,
@@ -389,5 +390,36 @@ describe('reconcile on primary pools', () => {
     expect(reconcile(input({ ...base, pools: [pool([`${T}.qcow2`])] })).lying[0]!.transition.to).toBe('Ready');
     expect(reconcile(input({ ...base, pools: [pool([])] })).lying[0]!.transition.to).toBe('Destroyed');
     expect(reconcile(input(base)).undecided).toHaveLength(1);
+  });
+
+  it("judges only names Ferry gives: an operator's backup, a libvirt overlay or snapshot are foreign", () => {
+    const ours = [`${V}.qcow2`, `.snapshot-${S}.qcow2`, `.${V}.qcow2.ferry-tmp`, `.snapshot-${S}.vhd.ferry-part`];
+    expect(ours.map(poolOwningId)).toEqual([V, S, V, S]);
+    expect(hostSnapshotOwningId(`ferry-${S}`)).toBe(S);
+    const f = reconcile(
+      input({
+        ownedIds: owned,
+        rows: [volumeRow('Ready', [])],
+        pools: [
+          pool(
+            [`${V}.qcow2`, `${V}.qcow2.bak`, `${V}.qcow2.${S}`, `backup-${V}.qcow2`, `.${V}.qcow2.bak.ferry-tmp`],
+            [
+              { file: `${V}.qcow2`, name: `pre-upgrade-${S}` },
+              { file: `${V}.qcow2`, name: S },
+            ],
+          ),
+        ],
+      }),
+    );
+    expect(f.orphans).toEqual([]);
+    expect(f.foreign).toBe(6);
+  });
+
+  it('keeps a file a live row names on any pool: two pool rows can be one directory', () => {
+    const p2 = { ...pool([`${V}.qcow2`], [{ file: `${V}.qcow2`, name: `ferry-${S}` }]), poolId: 'p2' };
+    const f = reconcile(
+      input({ ownedIds: owned, rows: [volumeRow('Ready', []), snapshotRow('BackedUp', [])], pools: [p2] }),
+    );
+    expect(f.orphans).toEqual([]);
   });
 });
