@@ -22,7 +22,7 @@ import {
   volumes,
   volumeStoreRefs,
 } from '../db/schema';
-import { applyTransitions, RowElsewhere, RowMissing } from '../db/transitions';
+import { applyTransitions, lockRow, RowElsewhere, RowMissing } from '../db/transitions';
 import type { MultipartState } from '../plugins/image-stores/contract';
 import type { SecretBox } from '../db/secret-box';
 import type { SshExecutor } from '../ssh/executor';
@@ -34,6 +34,7 @@ import {
   type Findings,
   type JobState,
   poolOwningId,
+  sameOwners,
   type OrphanKind,
   type PoolListing,
   type StoreListing,
@@ -106,7 +107,7 @@ async function readRows(db: Db): Promise<{ row: CatalogueRow; objectId: string; 
   }
   const plain = (kind: RowKind, r: { id: string; state: RowState; jobId: string | null }, objectId: string) => {
     if (isTransitional(kind, r.state))
-      out.push({ row: { kind, id: r.id, state: r.state, jobIds: [] }, objectId, jobId: r.jobId });
+      out.push({ row: { kind, id: r.id, state: r.state, jobIds: [], objectId }, objectId, jobId: r.jobId });
   };
   // Pool copies, volumes and snapshots account for files on primary pools whatever their state, so all are read.
   for (const r of await db.select().from(templatePoolRefs).where(notInArray(templatePoolRefs.state, ends))) {
@@ -300,10 +301,23 @@ export function createReconcileActivities({ db, withStore, jobStatus, ssh, secre
       const count = (kind: OrphanKind | 'lying') => (repaired[kind] = (repaired[kind] ?? 0) + 1);
       const name = (t: Transition) => `${t.row.kind} ${t.row.id}`;
 
-      for (const { transition, why } of findings.lying) {
+      for (const { transition, why, objectId, jobIds } of findings.lying) {
         try {
-          await applyTransitions(db, [transition], {}, why);
-          count('lying');
+          // Minutes may have passed since the survey: with the row locked, end it only if the jobs that own it are
+          // still the ended ones surveyed. A new job's claim (a second migration) must not be ended for the first.
+          const ended = await db.transaction(async (tx) => {
+            const now = await lockRow(tx, transition.row.kind, transition.row.id);
+            if (!now) throw new RowMissing(`the ${name(transition)} no longer exists`);
+            const started = objectId
+              ? await tx.select({ id: asyncJobs.id }).from(asyncJobs).where(eq(asyncJobs.instanceId, objectId))
+              : [];
+            const owners = [...(now.jobId ? [now.jobId] : []), ...started.map((j) => j.id)];
+            if (!sameOwners(jobIds, owners)) return false;
+            await applyTransitions(tx, [transition], {}, why);
+            return true;
+          });
+          if (ended) count('lying');
+          else skipped.push({ what: name(transition), reason: 'a job has taken it since the survey' });
         } catch (err) {
           if (!(err instanceof RowElsewhere || err instanceof RowMissing)) throw err;
           skipped.push({ what: name(transition), reason: err.message });

@@ -109,6 +109,19 @@ export type Orphan =
 export interface LyingRow {
   transition: Transition;
   why: string;
+  /**
+   * Who owned the row at the survey: its object (whose async jobs count) and every job id seen for it. The repair
+   * ends the row only while these are unchanged, so it never lands on a newer job's claim of the same row.
+   */
+  objectId?: string;
+  jobIds: readonly string[];
+}
+
+/** True when the jobs that own a row now are the ones the survey saw (order and repeats aside). */
+export function sameOwners(surveyed: readonly string[], now: readonly string[]): boolean {
+  const a = new Set(surveyed);
+  const b = new Set(now);
+  return a.size === b.size && [...a].every((id) => b.has(id));
 }
 
 export interface Findings {
@@ -250,6 +263,8 @@ export function reconcile(input: ReconcileInput): Findings {
         findings.lying.push({
           transition: { row: { kind: row.kind, id: row.id }, from: [row.state], to: truth.to, set: truth.set },
           why: `the doctor found it ${row.state} after its job ${row.jobIds.join(', ')} had ended`,
+          ...(row.objectId !== undefined ? { objectId: row.objectId } : {}),
+          jobIds: row.jobIds,
         });
         live = truth.to === 'Ready';
         lies = true;

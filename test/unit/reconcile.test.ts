@@ -7,6 +7,7 @@ import {
   owningId,
   poolOwningId,
   reconcile,
+  sameOwners,
   type CatalogueRow,
   type PoolListing,
   type ReconcileInput,
@@ -421,5 +422,21 @@ describe('reconcile on primary pools', () => {
       input({ ownedIds: owned, rows: [volumeRow('Ready', []), snapshotRow('BackedUp', [])], pools: [p2] }),
     );
     expect(f.orphans).toEqual([]);
+  });
+
+  it('a lying row carries who owned it at the survey, so a repair can refuse a row a newer job claimed since', () => {
+    const f = reconcile(
+      input({
+        ownedIds: owned,
+        rows: [volumeRow('Migrating', ['job-v', 'job-v1'])],
+        jobs: { 'job-v': 'ended', 'job-v1': 'ended' },
+      }),
+    );
+    expect(f.lying).toEqual([expect.objectContaining({ objectId: V, jobIds: ['job-v', 'job-v1'] })]);
+    const surveyed = f.lying[0]!.jobIds;
+    expect(sameOwners(surveyed, ['job-v1', 'job-v'])).toBe(true);
+    // Migration J2 claimed the volume again after J1 ended: its async job is new, so the repair leaves the row.
+    expect(sameOwners(surveyed, ['job-v', 'job-v1', 'job-v2'])).toBe(false);
+    expect(sameOwners(surveyed, ['job-v2', 'job-v1'])).toBe(false);
   });
 });
