@@ -35,6 +35,7 @@ import {
   type JobState,
   poolOwningId,
   sameOwners,
+  uploadWanted,
   type OrphanKind,
   type PoolListing,
   type StoreListing,
@@ -224,6 +225,27 @@ export function createReconcileActivities({ db, withStore, jobStatus, ssh, secre
     return cached.length > 0;
   }
 
+  /** True while an open upload is wanted again since the survey (uploadWanted), or a lease is writing its key. */
+  async function uploadStillWanted(storeId: string, key: string, uploadId: string): Promise<boolean> {
+    for (const [kind, table] of [
+      ['templateStoreRef', templateStoreRefs],
+      ['volumeStoreRef', volumeStoreRefs],
+      ['snapshotStoreRef', snapshotStoreRefs],
+    ] as const) {
+      const rows = await db
+        .select({ state: table.state, saved: table.transferState })
+        .from(table)
+        .where(and(eq(table.storeId, storeId), eq(table.installPath, key), notInArray(table.state, ends)));
+      const now = rows.map((r) => ({ kind, state: r.state, ...(r.saved ? { uploadId: r.saved.uploadId } : {}) }));
+      if (uploadWanted(now, uploadId)) return true;
+    }
+    const leased = await db
+      .select({ id: cacheLeases.id })
+      .from(cacheLeases)
+      .where(and(eq(cacheLeases.storeId, storeId), eq(cacheLeases.key, key), eq(cacheLeases.state, 'Active')));
+    return leased.length > 0;
+  }
+
   return {
     async surveyCatalogue({ graceSeconds }: { graceSeconds: number }): Promise<Survey> {
       const now = new Date();
@@ -361,7 +383,11 @@ export function createReconcileActivities({ db, withStore, jobStatus, ssh, secre
         }
         const what = `${orphan.kind} ${orphan.key} on store ${orphan.storeId}`;
         // A copy revived at the same key since the survey (a retried copy) owns these bytes again.
-        if (orphan.kind !== 'multipartUpload' && (await stillWanted(orphan.storeId, orphan.key))) {
+        const wanted =
+          orphan.kind === 'multipartUpload'
+            ? await uploadStillWanted(orphan.storeId, orphan.key, orphan.uploadId)
+            : await stillWanted(orphan.storeId, orphan.key);
+        if (wanted) {
           skipped.push({ what, reason: 'a row accounts for it again' });
           continue;
         }

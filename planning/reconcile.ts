@@ -169,6 +169,16 @@ export function finalNameOf(name: string): string {
   return name.endsWith('.ferry-part') ? name.slice(0, -'.ferry-part'.length) : name;
 }
 
+/**
+ * Whether copy rows now at an upload's key still want it: one saved it (its job resumes from it), or one is
+ * transitional (a job may be writing it). A Ready row does not: it completed with this upload (aborting that is
+ * harmless; the Swift driver keeps a manifest's segments) or with another (this one is a leftover).
+ */
+export const uploadWanted = (
+  rows: readonly { kind: RowKind; state: RowState; uploadId?: string }[],
+  uploadId: string,
+): boolean => rows.some((r) => r.uploadId === uploadId || isTransitional(r.kind, r.state));
+
 const transitional: Partial<Record<RowKind, readonly RowState[]>> = {
   templateStoreRef: ['Allocated', 'Creating', 'Copying', 'Destroying'],
   templatePoolRef: ['Allocated', 'Creating', 'Copying', 'Destroying'],

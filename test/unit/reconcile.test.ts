@@ -8,6 +8,7 @@ import {
   poolOwningId,
   reconcile,
   sameOwners,
+  uploadWanted,
   type CatalogueRow,
   type PoolListing,
   type ReconcileInput,
@@ -438,5 +439,13 @@ describe('reconcile on primary pools', () => {
     // Migration J2 claimed the volume again after J1 ended: its async job is new, so the repair leaves the row.
     expect(sameOwners(surveyed, ['job-v', 'job-v1', 'job-v2'])).toBe(false);
     expect(sameOwners(surveyed, ['job-v2', 'job-v1'])).toBe(false);
+  });
+
+  it('re-checks an upload before its abort: kept while a row saved it or a job may write its key, not for a Ready copy', () => {
+    expect(uploadWanted([{ kind: 'templateStoreRef', state: 'Ready', uploadId: 'u1' }], 'u1')).toBe(true);
+    expect(uploadWanted([{ kind: 'templateStoreRef', state: 'Creating' }], 'u1')).toBe(true);
+    // Completed with another upload: this one is a leftover.
+    expect(uploadWanted([{ kind: 'templateStoreRef', state: 'Ready' }], 'u1')).toBe(false);
+    expect(uploadWanted([], 'u1')).toBe(false);
   });
 });
