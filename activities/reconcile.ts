@@ -22,7 +22,7 @@ import {
   volumes,
   volumeStoreRefs,
 } from '../db/schema';
-import { applyTransitions, RowElsewhere, RowMissing } from '../db/transitions';
+import { applyTransitions, lockRow, RowElsewhere, RowMissing } from '../db/transitions';
 import type { MultipartState } from '../plugins/image-stores/contract';
 import type { SecretBox } from '../db/secret-box';
 import type { SshExecutor } from '../ssh/executor';
@@ -34,6 +34,8 @@ import {
   type Findings,
   type JobState,
   poolOwningId,
+  sameOwners,
+  uploadWanted,
   type OrphanKind,
   type PoolListing,
   type StoreListing,
@@ -106,7 +108,7 @@ async function readRows(db: Db): Promise<{ row: CatalogueRow; objectId: string; 
   }
   const plain = (kind: RowKind, r: { id: string; state: RowState; jobId: string | null }, objectId: string) => {
     if (isTransitional(kind, r.state))
-      out.push({ row: { kind, id: r.id, state: r.state, jobIds: [] }, objectId, jobId: r.jobId });
+      out.push({ row: { kind, id: r.id, state: r.state, jobIds: [], objectId }, objectId, jobId: r.jobId });
   };
   // Pool copies, volumes and snapshots account for files on primary pools whatever their state, so all are read.
   for (const r of await db.select().from(templatePoolRefs).where(notInArray(templatePoolRefs.state, ends))) {
@@ -193,16 +195,17 @@ export function createReconcileActivities({ db, withStore, jobStatus, ssh, secre
    * True while the catalogue wants this pool file or snapshot again since the survey: a row points at it, or a job
    * (a row of its id in a transitional state, after the lying rows were ended) may be working on it.
    */
-  async function poolThingWanted(poolId: string, ownerId: string, file: string, name?: string): Promise<boolean> {
+  async function poolThingWanted(ownerId: string, file: string, name?: string): Promise<boolean> {
     const read = await readRows(db);
     const diskOwner = name === undefined ? undefined : poolOwningId(file);
     return read.some(({ row }) => {
       const moving = isTransitional(row.kind, row.state);
       if (moving && row.objectId !== undefined && (row.objectId === ownerId || row.objectId === diskOwner)) return true;
       if (!moving && !(row.keeps ?? row.state === 'Ready')) return false;
-      if (name === undefined) return row.pool?.poolId === poolId && row.pool.file === file;
+      // By name on any pool: two pool rows can be one directory.
+      if (name === undefined) return row.pool?.file === file;
       const h = row.hostSnapshot;
-      return h?.poolId === poolId && h.file === file && h.name === name;
+      return h?.file === file && h.name === name;
     });
   }
 
@@ -220,6 +223,27 @@ export function createReconcileActivities({ db, withStore, jobStatus, ssh, secre
       .from(cacheObjects)
       .where(and(eq(cacheObjects.storeId, storeId), eq(cacheObjects.key, key), ne(cacheObjects.state, 'Evicted')));
     return cached.length > 0;
+  }
+
+  /** True while an open upload is wanted again since the survey (uploadWanted), or a lease is writing its key. */
+  async function uploadStillWanted(storeId: string, key: string, uploadId: string): Promise<boolean> {
+    for (const [kind, table] of [
+      ['templateStoreRef', templateStoreRefs],
+      ['volumeStoreRef', volumeStoreRefs],
+      ['snapshotStoreRef', snapshotStoreRefs],
+    ] as const) {
+      const rows = await db
+        .select({ state: table.state, saved: table.transferState })
+        .from(table)
+        .where(and(eq(table.storeId, storeId), eq(table.installPath, key), notInArray(table.state, ends)));
+      const now = rows.map((r) => ({ kind, state: r.state, ...(r.saved ? { uploadId: r.saved.uploadId } : {}) }));
+      if (uploadWanted(now, uploadId)) return true;
+    }
+    const leased = await db
+      .select({ id: cacheLeases.id })
+      .from(cacheLeases)
+      .where(and(eq(cacheLeases.storeId, storeId), eq(cacheLeases.key, key), eq(cacheLeases.state, 'Active')));
+    return leased.length > 0;
   }
 
   return {
@@ -299,10 +323,23 @@ export function createReconcileActivities({ db, withStore, jobStatus, ssh, secre
       const count = (kind: OrphanKind | 'lying') => (repaired[kind] = (repaired[kind] ?? 0) + 1);
       const name = (t: Transition) => `${t.row.kind} ${t.row.id}`;
 
-      for (const { transition, why } of findings.lying) {
+      for (const { transition, why, objectId, jobIds } of findings.lying) {
         try {
-          await applyTransitions(db, [transition], {}, why);
-          count('lying');
+          // Minutes may have passed since the survey: with the row locked, end it only if the jobs that own it are
+          // still the ended ones surveyed. A new job's claim (a second migration) must not be ended for the first.
+          const ended = await db.transaction(async (tx) => {
+            const now = await lockRow(tx, transition.row.kind, transition.row.id);
+            if (!now) throw new RowMissing(`the ${name(transition)} no longer exists`);
+            const started = objectId
+              ? await tx.select({ id: asyncJobs.id }).from(asyncJobs).where(eq(asyncJobs.instanceId, objectId))
+              : [];
+            const owners = [...(now.jobId ? [now.jobId] : []), ...started.map((j) => j.id)];
+            if (!sameOwners(jobIds, owners)) return false;
+            await applyTransitions(tx, [transition], {}, why);
+            return true;
+          });
+          if (ended) count('lying');
+          else skipped.push({ what: name(transition), reason: 'a job has taken it since the survey' });
         } catch (err) {
           if (!(err instanceof RowElsewhere || err instanceof RowMissing)) throw err;
           skipped.push({ what: name(transition), reason: err.message });
@@ -331,7 +368,7 @@ export function createReconcileActivities({ db, withStore, jobStatus, ssh, secre
         if (orphan.kind === 'poolFile' || orphan.kind === 'hostSnapshot') {
           const name = orphan.kind === 'hostSnapshot' ? orphan.name : undefined;
           const what = `${orphan.kind} ${orphan.file}${name ? ` snapshot ${name}` : ''} on pool ${orphan.poolId}`;
-          if (await poolThingWanted(orphan.poolId, orphan.ownerId, orphan.file, name)) {
+          if (await poolThingWanted(orphan.ownerId, orphan.file, name)) {
             skipped.push({ what, reason: 'a row or a job accounts for it again' });
             continue;
           }
@@ -346,7 +383,11 @@ export function createReconcileActivities({ db, withStore, jobStatus, ssh, secre
         }
         const what = `${orphan.kind} ${orphan.key} on store ${orphan.storeId}`;
         // A copy revived at the same key since the survey (a retried copy) owns these bytes again.
-        if (orphan.kind !== 'multipartUpload' && (await stillWanted(orphan.storeId, orphan.key))) {
+        const wanted =
+          orphan.kind === 'multipartUpload'
+            ? await uploadStillWanted(orphan.storeId, orphan.key, orphan.uploadId)
+            : await stillWanted(orphan.storeId, orphan.key);
+        if (wanted) {
           skipped.push({ what, reason: 'a row accounts for it again' });
           continue;
         }

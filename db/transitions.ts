@@ -113,6 +113,25 @@ async function applyOne(
   );
 }
 
+/**
+ * Locks a row (`select … for update`, inside the caller's transaction) and says its state and the job it names, so
+ * a check of who owns it and the write that follows cannot be overtaken by a new claim.
+ */
+export async function lockRow(
+  db: Db,
+  kind: RowKind,
+  id: string,
+): Promise<{ state: string; jobId: string | null } | undefined> {
+  const table = tables[kind];
+  const jobId = column(table, 'jobId');
+  const [row] = (await db
+    .select({ state: column(table, 'state')!, ...(jobId ? { jobId } : {}) })
+    .from(table)
+    .where(eq(column(table, 'id')!, id))
+    .for('update')) as { state: string; jobId?: string | null }[];
+  return row && { state: row.state, jobId: row.jobId ?? null };
+}
+
 /** Applies the transitions in one database transaction: all of them, or none. */
 export async function applyTransitions(
   db: Db,

@@ -109,6 +109,19 @@ export type Orphan =
 export interface LyingRow {
   transition: Transition;
   why: string;
+  /**
+   * Who owned the row at the survey: its object (whose async jobs count) and every job id seen for it. The repair
+   * ends the row only while these are unchanged, so it never lands on a newer job's claim of the same row.
+   */
+  objectId?: string;
+  jobIds: readonly string[];
+}
+
+/** True when the jobs that own a row now are the ones the survey saw (order and repeats aside). */
+export function sameOwners(surveyed: readonly string[], now: readonly string[]): boolean {
+  const a = new Set(surveyed);
+  const b = new Set(now);
+  return a.size === b.size && [...a].every((id) => b.has(id));
 }
 
 export interface Findings {
@@ -132,10 +145,19 @@ export function owningId(key: string): string | undefined {
   return undefined;
 }
 
-const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+// Only the names Ferry itself gives (volumeFileName, template-copies.ts, qemu-img.ts's snapshot exports) are judged:
+// anything else beside them (an operator's `<vol>.qcow2.bak`, a libvirt overlay `<vol>.qcow2.<snap>`) is foreign.
+const EXT = '(?:qcow2|vhd|vmdk|ova|raw|iso|img)';
+const FERRY_FILE = new RegExp(`^(?:\\.snapshot-)?(${UUID})\\.${EXT}$`, 'i');
+const FERRY_SNAPSHOT = new RegExp(`^ferry-(${UUID})$`, 'i');
 
-/** The catalogue id a pool file or hypervisor snapshot is named after (files and snapshots are named by id). */
-export const poolOwningId = (name: string): string | undefined => UUID.exec(name)?.[0]?.toLowerCase();
+/** The catalogue id a pool file is named after, if Ferry named it (a disk, a pool copy, an export, or their work files). */
+export const poolOwningId = (name: string): string | undefined =>
+  FERRY_FILE.exec(finalNameOf(name))?.[1]?.toLowerCase();
+
+/** The catalogue id a hypervisor snapshot inside a disk is named after, if Ferry made it (`ferry-<id>`). */
+export const hostSnapshotOwningId = (name: string): string | undefined => FERRY_SNAPSHOT.exec(name)?.[1]?.toLowerCase();
 
 /**
  * The final name a work file stands for: `tempPathOf`'s `.X.ferry-tmp`, a download's `.X.ferry-download`, an upload's
@@ -146,6 +168,16 @@ export function finalNameOf(name: string): string {
   if (hidden) return `${hidden[1] ?? ''}${hidden[2]}`;
   return name.endsWith('.ferry-part') ? name.slice(0, -'.ferry-part'.length) : name;
 }
+
+/**
+ * Whether copy rows now at an upload's key still want it: one saved it (its job resumes from it), or one is
+ * transitional (a job may be writing it). A Ready row does not: it completed with this upload (aborting that is
+ * harmless; the Swift driver keeps a manifest's segments) or with another (this one is a leftover).
+ */
+export const uploadWanted = (
+  rows: readonly { kind: RowKind; state: RowState; uploadId?: string }[],
+  uploadId: string,
+): boolean => rows.some((r) => r.uploadId === uploadId || isTransitional(r.kind, r.state));
 
 const transitional: Partial<Record<RowKind, readonly RowState[]>> = {
   templateStoreRef: ['Allocated', 'Creating', 'Copying', 'Destroying'],
@@ -223,6 +255,8 @@ export function reconcile(input: ReconcileInput): Findings {
   // `busy`: ids some job may still be working on (its row transitional and the job not proven ended, or undecided):
   // their pool files and hypervisor snapshots, finished or not, are left alone.
   const busy = new Set<string>();
+  // Pool files and snapshots kept by name, whatever pool row names them: two pool rows can be one directory.
+  const keptFiles = new Set<string>();
   const keptSnapshots = new Set<string>();
   for (const row of input.rows) {
     const moving = isTransitional(row.kind, row.state);
@@ -239,6 +273,8 @@ export function reconcile(input: ReconcileInput): Findings {
         findings.lying.push({
           transition: { row: { kind: row.kind, id: row.id }, from: [row.state], to: truth.to, set: truth.set },
           why: `the doctor found it ${row.state} after its job ${row.jobIds.join(', ')} had ended`,
+          ...(row.objectId !== undefined ? { objectId: row.objectId } : {}),
+          jobIds: row.jobIds,
         });
         live = truth.to === 'Ready';
         lies = true;
@@ -247,14 +283,14 @@ export function reconcile(input: ReconcileInput): Findings {
     // Not a lying row (its job ended): running, unknown, or undecided.
     if (moving && live && !lies && row.objectId) busy.add(row.objectId);
     if (live && row.pool) {
-      pointing.add(at(row.pool.poolId, row.pool.file));
+      keptFiles.add(row.pool.file);
       if (row.state === 'Ready' && presentOnPool(row.pool.poolId, row.pool.file) === false) {
         findings.missing.push({ kind: row.kind, id: row.id, storeId: row.pool.poolId, key: row.pool.file });
       }
     }
     if (live && row.hostSnapshot) {
       const h = row.hostSnapshot;
-      keptSnapshots.add(`${at(h.poolId, h.file)}\n${h.name}`);
+      keptSnapshots.add(at(h.file, h.name));
     }
     if (live && row.store) {
       pointing.add(at(row.store.storeId, row.store.key));
@@ -301,8 +337,8 @@ export function reconcile(input: ReconcileInput): Findings {
     }
   }
 
-  const ourFile = (name: string): string | undefined => {
-    const id = poolOwningId(name);
+  const ourFile = (name: string, idOf = poolOwningId): string | undefined => {
+    const id = idOf(name);
     if (id !== undefined && input.ownedIds.has(id)) return id;
     findings.foreign++;
     return undefined;
@@ -311,13 +347,13 @@ export function reconcile(input: ReconcileInput): Findings {
     if (!pool.listed) continue;
     for (const f of pool.files) {
       const ownerId = ourFile(f.name);
-      if (ownerId === undefined || pointing.has(at(pool.poolId, f.name)) || busy.has(ownerId)) continue;
+      if (ownerId === undefined || keptFiles.has(f.name) || busy.has(ownerId)) continue;
       if (f.modified.getTime() > cutoff) findings.young++;
       else findings.orphans.push({ kind: 'poolFile', poolId: pool.poolId, file: f.name, ownerId });
     }
     for (const s of pool.snapshots) {
-      const ownerId = ourFile(s.name);
-      if (ownerId === undefined || keptSnapshots.has(`${at(pool.poolId, s.file)}\n${s.name}`)) continue;
+      const ownerId = ourFile(s.name, hostSnapshotOwningId);
+      if (ownerId === undefined || keptSnapshots.has(at(s.file, s.name))) continue;
       // A disk some job works on (a copy, a migration) keeps its snapshots until that job is done.
       const diskOwner = poolOwningId(s.file);
       if (busy.has(ownerId) || (diskOwner !== undefined && busy.has(diskOwner))) continue;

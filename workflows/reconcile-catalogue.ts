@@ -12,6 +12,15 @@ const doctor = proxyActivities<Activities>({
   retry: { maximumAttempts: 3 },
 });
 
+/**
+ * A repair acts on what the survey saw: retried minutes later, those findings may be stale (a row a new job has
+ * claimed since), so a failed repair is reported, never retried; the next run surveys afresh.
+ */
+const repairer = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  retry: { maximumAttempts: 1 },
+});
+
 export interface ReconcileInput {
   repair?: boolean;
   /** Orphans younger than this are left alone (seconds; default one hour). */
@@ -40,7 +49,7 @@ export const DEFAULT_GRACE_SECONDS = 3600;
 
 export async function reconcileCatalogue(input: ReconcileInput = {}): Promise<DoctorReport> {
   const survey = await doctor.surveyCatalogue({ graceSeconds: input.graceSeconds ?? DEFAULT_GRACE_SECONDS });
-  const repair = input.repair ? await doctor.repairFindings(survey.findings) : undefined;
+  const repair = input.repair ? await repairer.repairFindings(survey.findings) : undefined;
   return reportOf(survey, repair);
 }
 

@@ -3,9 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { isLegal } from '../../core/state-machine';
 import {
   finalNameOf,
+  hostSnapshotOwningId,
   owningId,
   poolOwningId,
   reconcile,
+  sameOwners,
+  uploadWanted,
   type CatalogueRow,
   type PoolListing,
   type ReconcileInput,
@@ -389,5 +392,60 @@ describe('reconcile on primary pools', () => {
     expect(reconcile(input({ ...base, pools: [pool([`${T}.qcow2`])] })).lying[0]!.transition.to).toBe('Ready');
     expect(reconcile(input({ ...base, pools: [pool([])] })).lying[0]!.transition.to).toBe('Destroyed');
     expect(reconcile(input(base)).undecided).toHaveLength(1);
+  });
+
+  it("judges only names Ferry gives: an operator's backup, a libvirt overlay or snapshot are foreign", () => {
+    const ours = [`${V}.qcow2`, `.snapshot-${S}.qcow2`, `.${V}.qcow2.ferry-tmp`, `.snapshot-${S}.vhd.ferry-part`];
+    expect(ours.map(poolOwningId)).toEqual([V, S, V, S]);
+    expect(hostSnapshotOwningId(`ferry-${S}`)).toBe(S);
+    const f = reconcile(
+      input({
+        ownedIds: owned,
+        rows: [volumeRow('Ready', [])],
+        pools: [
+          pool(
+            [`${V}.qcow2`, `${V}.qcow2.bak`, `${V}.qcow2.${S}`, `backup-${V}.qcow2`, `.${V}.qcow2.bak.ferry-tmp`],
+            [
+              { file: `${V}.qcow2`, name: `pre-upgrade-${S}` },
+              { file: `${V}.qcow2`, name: S },
+            ],
+          ),
+        ],
+      }),
+    );
+    expect(f.orphans).toEqual([]);
+    expect(f.foreign).toBe(6);
+  });
+
+  it('keeps a file a live row names on any pool: two pool rows can be one directory', () => {
+    const p2 = { ...pool([`${V}.qcow2`], [{ file: `${V}.qcow2`, name: `ferry-${S}` }]), poolId: 'p2' };
+    const f = reconcile(
+      input({ ownedIds: owned, rows: [volumeRow('Ready', []), snapshotRow('BackedUp', [])], pools: [p2] }),
+    );
+    expect(f.orphans).toEqual([]);
+  });
+
+  it('a lying row carries who owned it at the survey, so a repair can refuse a row a newer job claimed since', () => {
+    const f = reconcile(
+      input({
+        ownedIds: owned,
+        rows: [volumeRow('Migrating', ['job-v', 'job-v1'])],
+        jobs: { 'job-v': 'ended', 'job-v1': 'ended' },
+      }),
+    );
+    expect(f.lying).toEqual([expect.objectContaining({ objectId: V, jobIds: ['job-v', 'job-v1'] })]);
+    const surveyed = f.lying[0]!.jobIds;
+    expect(sameOwners(surveyed, ['job-v1', 'job-v'])).toBe(true);
+    // Migration J2 claimed the volume again after J1 ended: its async job is new, so the repair leaves the row.
+    expect(sameOwners(surveyed, ['job-v', 'job-v1', 'job-v2'])).toBe(false);
+    expect(sameOwners(surveyed, ['job-v2', 'job-v1'])).toBe(false);
+  });
+
+  it('re-checks an upload before its abort: kept while a row saved it or a job may write its key, not for a Ready copy', () => {
+    expect(uploadWanted([{ kind: 'templateStoreRef', state: 'Ready', uploadId: 'u1' }], 'u1')).toBe(true);
+    expect(uploadWanted([{ kind: 'templateStoreRef', state: 'Creating' }], 'u1')).toBe(true);
+    // Completed with another upload: this one is a leftover.
+    expect(uploadWanted([{ kind: 'templateStoreRef', state: 'Ready' }], 'u1')).toBe(false);
+    expect(uploadWanted([], 'u1')).toBe(false);
   });
 });

@@ -18,6 +18,8 @@ const findings: Findings = {
     {
       transition: { row: { kind: 'templateStoreRef', id: 'r1' }, from: ['Creating'], to: 'Failed' },
       why: 'the doctor found it Creating after its job j1 had ended',
+      objectId: 't',
+      jobIds: ['j1'],
     },
   ],
   undecided: [],
@@ -74,5 +76,14 @@ describe('reconcileCatalogue workflow', () => {
       repaired: { multipartUpload: 1, storeObject: 1, lying: 1 },
       skipped: [{ what: 'storeObject volumes/a/v/v.raw on store nfs', reason: 'a row accounts for it again' }],
     });
+  });
+
+  it('never retries a repair with the findings of a survey that may have gone stale', async () => {
+    const repairFindings = vi.fn((_: Findings): Promise<Repair> => Promise.reject(new Error('database went away')));
+    const run = env.run({ surveyCatalogue: survey(), repairFindings }, ({ client, taskQueue }) =>
+      client.workflow.execute(reconcileCatalogue, { taskQueue, workflowId: 'doctor-once', args: [{ repair: true }] }),
+    );
+    await expect(run).rejects.toThrow();
+    expect(repairFindings).toHaveBeenCalledTimes(1);
   });
 });

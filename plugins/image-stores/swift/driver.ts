@@ -12,6 +12,7 @@ import {
 } from '../contract';
 import { required } from '../details';
 import { withPart } from '../multipart-state';
+import { manifestUsesUpload, uploadSegmentPrefix } from './manifest';
 
 interface Session {
   storageUrl: string;
@@ -129,6 +130,28 @@ export function openSwiftDriver(config: StoreConfig): ImageStoreDriver {
     await call('DELETE', `${encodeURIComponent(segments)}/${encodePath(`.pending/${uploadId}`)}`).then((r) =>
       r.body?.cancel(),
     );
+  }
+
+  /**
+   * Aborts an upload unless it is in fact complete: an object at its key that is an SLO manifest over its segments
+   * (a completion that raced the abort, or a stale view of the upload) keeps them; only the marker goes.
+   */
+  async function abortUpload(key: string, uploadId: string) {
+    const res = await call('GET', objectPath(key), { query: 'multipart-manifest=get' });
+    if (res.status !== 404) {
+      await expectOk(res, `GET manifest ${key}`);
+      // On a plain object `multipart-manifest=get` returns its bytes: those are not read.
+      const isManifest = res.headers.get('x-static-large-object')?.toLowerCase() === 'true';
+      if (!isManifest) await res.body?.cancel();
+      const manifest: unknown = isManifest ? await res.json() : undefined;
+      if (manifestUsesUpload(manifest, uploadSegmentPrefix(segments, key, uploadId))) {
+        await call('DELETE', `${encodeURIComponent(segments)}/${encodePath(`.pending/${uploadId}`)}`).then((r) =>
+          r.body?.cancel(),
+        );
+        return;
+      }
+    }
+    await deleteSegments(key, uploadId);
   }
 
   /** Uploads in progress are the markers begin() leaves in the segments container (its key and start on each). */
@@ -269,13 +292,13 @@ export function openSwiftDriver(config: StoreConfig): ImageStoreDriver {
         );
         return (await head(state.key))!;
       },
-      abort: (state) => deleteSegments(state.key, state.uploadId),
+      abort: (state) => abortUpload(state.key, state.uploadId),
       listUploads,
       async abortAbandoned(prefix, olderThan) {
         let aborted = 0;
         for await (const u of listUploads(prefix)) {
           if (u.initiated >= olderThan) continue;
-          await deleteSegments(u.key, u.uploadId);
+          await abortUpload(u.key, u.uploadId);
           aborted++;
         }
         return aborted;
