@@ -1,14 +1,9 @@
 // A host command cancelled through its abort signal (as runOrFail passes an activity's cancellation) must stop on the
 // host, not only stop being waited for: a cancelled job's curl, qemu-img or part upload must not live on after it.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ferryHome, hostKeyFile, labHostUser } from '../../lab/lab-layout';
 import { CommandAbortedError } from '../../ssh/errors';
-import { createSshExecutor } from '../../ssh/executor';
-import { fingerprintOfPublicKeyFile } from '../../ssh/known-host';
-import { labHost } from '../support/stack';
+import { labHostEndpoint, labSsh } from '../support/lab-hosts';
 
 /** Processes on this machine (the lab's hosts run here) whose command line contains `marker`. */
 function processesWith(marker: string): string[] {
@@ -23,18 +18,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('a host command cancelled through its signal', () => {
   it('stops on the host within a few seconds', async () => {
-    const host = labHost('kvm-a1');
-    const ssh = createSshExecutor({
-      ferryPrivateKey: readFileSync(join(ferryHome, 'keys', 'ferry_ed25519')),
-      connectTimeoutMs: 10_000,
-    });
-    const endpoint = {
-      address: host.address,
-      port: host.port,
-      username: labHostUser,
-      hostKeyFingerprint: await fingerprintOfPublicKeyFile(hostKeyFile('kvm-a1')),
-      credential: { kind: 'ferry-key' as const },
-    };
+    const ssh = labSsh();
+    const endpoint = await labHostEndpoint('kvm-a1');
     // A unique duration marks the command (30 s: long enough that only a stop ends it within the test).
     const marker = `30.${process.pid}${Date.now() % 100_000}`;
     const cancel = new AbortController();

@@ -4,26 +4,32 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ferryHome, hostKeyFile, labHostUser } from '../../lab/lab-layout';
-import { createSshExecutor, type CommandResult } from '../../ssh/executor';
+import { createSshExecutor, type CommandResult, type HostEndpoint, type SshExecutor } from '../../ssh/executor';
 import { fingerprintOfPublicKeyFile } from '../../ssh/known-host';
 import { labHost } from './stack';
 
-export async function runOnLabHost(name: string, argv: readonly string[]): Promise<CommandResult> {
-  const host = labHost(name);
-  const ssh = createSshExecutor({
+/** An SSH executor with Ferry's lab key, as the worker builds one. */
+export function labSsh(): SshExecutor {
+  return createSshExecutor({
     ferryPrivateKey: readFileSync(join(ferryHome, 'keys', 'ferry_ed25519')),
     connectTimeoutMs: 10_000,
   });
-  return await ssh.withSession(
-    {
-      address: host.address,
-      port: host.port,
-      username: labHostUser,
-      hostKeyFingerprint: await fingerprintOfPublicKeyFile(hostKeyFile(name)),
-      credential: { kind: 'ferry-key' },
-    },
-    (session) => session.run(argv),
-  );
+}
+
+/** How Ferry reaches the lab host `name`: its address, the lab user, its pinned key. */
+export async function labHostEndpoint(name: string): Promise<HostEndpoint> {
+  const host = labHost(name);
+  return {
+    address: host.address,
+    port: host.port,
+    username: labHostUser,
+    hostKeyFingerprint: await fingerprintOfPublicKeyFile(hostKeyFile(name)),
+    credential: { kind: 'ferry-key' },
+  };
+}
+
+export async function runOnLabHost(name: string, argv: readonly string[]): Promise<CommandResult> {
+  return await labSsh().withSession(await labHostEndpoint(name), (session) => session.run(argv));
 }
 
 const hostDir = (name: string) => join(ferryHome, 'hosts', name);
