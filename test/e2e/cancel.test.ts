@@ -8,7 +8,7 @@
 // when it is cancelled.
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import {
   ListMultipartUploadsCommand,
@@ -27,7 +27,7 @@ import { buildLabInventory, removeLabInventoryStorage, type LabInventory } from 
 import { labS3Client, listSwift, readSwift } from '../support/lab-stores';
 import { adminApi, stack, unique } from '../support/stack';
 import { jobPlans, recordHistory, temporalClient } from '../support/temporal';
-import { startTestWorker } from './global-setup';
+import { killWorkerRunning } from '../support/test-workers';
 
 type Entity = { id: string; name: string; state: string } & Record<string, unknown>;
 
@@ -652,11 +652,8 @@ describe('a worker killed during a store → store copy', () => {
     const jobid = String(body.jobid);
     const row = await copyUnderway('template_store_refs', 'template_id', big.id, 80, lab.stores.swiftB.id, 240_000);
     const killedAt = Date.now();
-    try {
-      process.kill(-Number(readFileSync(stack().workerPidFile, 'utf8')), 'SIGKILL');
-    } finally {
-      startTestWorker(stack().workerEnv, stack().logFile, stack().workerPidFile);
-    }
+    // The worker running the copy, not just the first one: the suite may run with several (FERRY_TEST_WORKERS).
+    await killWorkerRunning(jobid, 'streamBetweenStores');
     const done = await adminApi().waitForJob(jobid, 240_000);
     timings.copyTemplateCrash = { percentAtKill: row.percent, killToDoneMs: Date.now() - killedAt };
     expect(done.jobstatus, JSON.stringify(done.jobresult)).toBe(1);

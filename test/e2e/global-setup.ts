@@ -33,6 +33,8 @@ export interface TestStack {
   workerPidFile: string;
   /** Where the worker process's own pid is kept (what a crash test SIGKILLs; the supervisor restarts it). */
   workerProcessPidFile: string;
+  /** The same for every worker of the run (FERRY_TEST_WORKERS), the first one first. */
+  workerProcessPidFiles: string[];
 }
 
 declare module 'vitest' {
@@ -139,6 +141,7 @@ export async function setup(project: TestProject) {
     workerEnv: env,
     workerPidFile,
     workerProcessPidFile: processPidFileOf(workerPidFile),
+    workerProcessPidFiles: [workerPidFile, ...extraWorkerPidFiles].map(processPidFileOf),
   });
 }
 

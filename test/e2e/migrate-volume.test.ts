@@ -2,7 +2,7 @@
 // pool of the same cluster (hypervisor storage motion), kvm-a → xen-a (through the cache store, QCOW2 → VHD) and
 // zone A → zone B (through the region store). Then the faults — the destination pool unwritable, the destination
 // host's sshd killed, the worker killed after the commit — and a cancelled run: the source is never lost.
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import postgres from 'postgres';
@@ -13,7 +13,7 @@ import { killLabSshd, runOnLabHost, startLabSshd } from '../support/lab-hosts';
 import { buildLabInventory, removeLabInventoryStorage, type LabInventory } from '../support/lab-inventory';
 import { adminApi, stack, unique } from '../support/stack';
 import { recordHistory, temporalClient, jobPlans } from '../support/temporal';
-import { startTestWorker } from './global-setup';
+import { killEveryWorker } from '../support/test-workers';
 
 type Entity = { id: string; name: string; state: string } & Record<string, unknown>;
 
@@ -251,10 +251,9 @@ describe('faults never lose the source', () => {
             (await sql`select 1 from volumes where id = ${v.id} and pool_id = ${lab.pools.xenA.id}`).length > 0,
         ),
       );
-      const pid = Number(readFileSync(stack().workerPidFile, 'utf8'));
-      process.kill(-pid, 'SIGKILL');
+      // Every worker: the clean-up is retrying against the dead host, so no one worker is running it now.
+      killEveryWorker(); // their supervisors restart them
       expect(readdirSync(poolPath('primary-kvm-a'))).toContain(String(v.path)); // the source is still there
-      startTestWorker(stack().workerEnv, stack().logFile, stack().workerPidFile);
     } finally {
       startLabSshd('kvm-a1');
     }

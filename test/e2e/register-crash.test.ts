@@ -1,13 +1,12 @@
 // A worker killed in the middle of a large registration: the job still completes, the retry resumes from the last
 // part the store confirmed, and no multipart upload is left open.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patternStream } from '../../plugins/image-stores/contract-suite';
-import { startTestWorker } from './global-setup';
+import { killWorkerRunning } from '../support/test-workers';
 import { buildLabInventory, removeLabInventoryStorage, type LabInventory } from '../support/lab-inventory';
 import { listenAsSource } from '../support/lab-sites';
 import { labS3 } from '../support/lab-stores';
@@ -87,9 +86,7 @@ describe('a worker crash during registerTemplate', () => {
     }
     await sql.end();
     expect(percent).toBeGreaterThanOrEqual(25);
-    const pid = Number(readFileSync(stack().workerPidFile, 'utf8'));
-    process.kill(-pid, 'SIGKILL');
-    startTestWorker(stack().workerEnv, stack().logFile, stack().workerPidFile);
+    await killWorkerRunning(jobid, 'downloadToStore'); // its supervisor restarts it
 
     const done = await api.waitForJob(jobid, 180_000);
     expect(done, JSON.stringify(done.jobresult)).toMatchObject({ jobstatus: 1 });

@@ -2,7 +2,6 @@
 // the host's sshd killed mid-upload (the snapshot ends Error with the reason, nothing is left on the store, no lease
 // is held, the volume is untouched) and the worker killed mid-upload (the job completes, resuming part by part).
 // Also the zone that needs a cache store and has none: the job says so.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import postgres from 'postgres';
@@ -14,7 +13,7 @@ import { buildLabInventory, removeLabInventoryStorage, type LabInventory } from 
 import { labS3Client } from '../support/lab-stores';
 import { adminApi, hostFingerprint, labHost, makeCluster, stack, unique } from '../support/stack';
 import { recordHistory, temporalClient } from '../support/temporal';
-import { startTestWorker } from './global-setup';
+import { killWorkerRunning } from '../support/test-workers';
 
 type Entity = { id: string; name: string; state: string } & Record<string, unknown>;
 
@@ -151,9 +150,7 @@ describe('faults during a snapshot backup', () => {
     }
     const { jobid, snapshotId } = underway;
     kept = { volumeId: volume.id, snapshotId };
-    const pid = Number(readFileSync(stack().workerPidFile, 'utf8'));
-    process.kill(-pid, 'SIGKILL');
-    startTestWorker(stack().workerEnv, stack().logFile, stack().workerPidFile);
+    await killWorkerRunning(jobid); // its supervisor restarts it
     const done = await adminApi().waitForJob(jobid, 240_000);
     expect(done.jobstatus, JSON.stringify(done.jobresult)).toBe(1);
 

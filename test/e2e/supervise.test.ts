@@ -11,7 +11,7 @@ import { buildLabInventory, removeLabInventoryStorage, type LabInventory } from 
 import { labS3Client } from '../support/lab-stores';
 import { adminApi, labHost, stack, unique } from '../support/stack';
 import { temporalClient } from '../support/temporal';
-import { activityPollerPids, killWorkerProcess, readPid, waitForWorker } from '../support/test-workers';
+import { activityPollerPids, killWorkerRunning, readPid, waitForWorker } from '../support/test-workers';
 import { processPidFileOf, startTestWorker } from './global-setup';
 
 const MiB = 1024 * 1024;
@@ -58,10 +58,10 @@ describe('a SIGKILLed worker', () => {
     await sql.end();
     expect(percent).toBeGreaterThanOrEqual(25);
 
-    const killed = killWorkerProcess(stack().workerProcessPidFile);
+    const killed = await killWorkerRunning(jobid, 'downloadToStore');
     const killedAt = Date.now();
     // Nothing is started here: the run's supervisor must bring a new worker up, polling the task queue again.
-    const back = await waitForWorker(stack().workerProcessPidFile, 30_000, killed);
+    const back = await waitForWorker(killed.processPidFile, 30_000, killed.pid);
     expect(back.at - killedAt).toBeLessThan(30_000);
 
     const done = await api.waitForJob(jobid, 180_000);

@@ -37,6 +37,11 @@ export function killWorkerProcess(processPidFile: string): number {
   return pid;
 }
 
+/** SIGKILLs every worker process of the run (their supervisors restart them); returns the pids killed. */
+export function killEveryWorker(): number[] {
+  return stack().workerProcessPidFiles.map(killWorkerProcess);
+}
+
 /** The pids of the workers polling the run's activity task queue (pollers seen in the last minute or so). */
 export async function activityPollerPids(): Promise<number[]> {
   const client = await temporalClient();
@@ -70,4 +75,45 @@ export async function waitForWorker(
     await sleep(250);
   }
   throw new Error(`no worker (other than ${not}) polled ${stack().taskQueue} within ${timeoutMs} ms`);
+}
+
+/**
+ * The run's worker that is running `jobid`'s pending activity (of `activityType` if given), from the identity
+ * (`pid@host`) Temporal last saw take it; waits up to `timeoutMs` for the activity to be running somewhere. With
+ * several workers on the run's task queue, a crash test must kill this one, not whichever started first.
+ */
+export async function workerRunning(
+  jobid: string,
+  activityType?: string,
+  timeoutMs = 30_000,
+): Promise<{ pid: number; processPidFile: string }> {
+  const handle = (await temporalClient()).workflow.getHandle(jobid);
+  const suffix = `@${hostname()}`;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const { raw } = await handle.describe();
+    for (const activity of raw.pendingActivities ?? []) {
+      if (activityType && activity.activityType?.name !== activityType) continue;
+      const identity = activity.lastWorkerIdentity ?? '';
+      // State 2 is STARTED: a scheduled activity's last identity is the worker of an earlier attempt.
+      if (Number(activity.state) !== 2 || !identity.endsWith(suffix)) continue;
+      const pid = Number(identity.slice(0, -suffix.length));
+      const processPidFile = stack().workerProcessPidFiles.find((f) => readPid(f) === pid);
+      if (processPidFile) return { pid, processPidFile };
+    }
+    await sleep(100);
+  }
+  throw new Error(`no worker of ${stack().taskQueue} was running ${activityType ?? 'an activity'} of ${jobid}`);
+}
+
+/**
+ * SIGKILLs the worker process running `jobid`'s activity (its supervisor restarts it); returns the pid killed and
+ * the pid file in which its successor will appear.
+ */
+export async function killWorkerRunning(
+  jobid: string,
+  activityType?: string,
+): Promise<{ pid: number; processPidFile: string }> {
+  const running = await workerRunning(jobid, activityType);
+  return { pid: killWorkerProcess(running.processPidFile), processPidFile: running.processPidFile };
 }
