@@ -213,7 +213,10 @@ function writeTable() {
         `${rs.reduce((a, r) => a + orphanSum(r), 0)} | ${rs.reduce((a, r) => a + r.lying, 0)} | ${rs.reduce((a, r) => a + r.missing, 0)} | ${n((r) => !r.contentOk)} |`,
     );
   }
-  writeFileSync(join(dir, `table-seed-${seed}.md`), lines.join('\n') + '\n');
-  writeFileSync(join(dir, `results-seed-${seed}.json`), JSON.stringify(results, null, 2));
+  // A narrowed run names what it ran, so runs of one seed over disjoint modes or types each keep their record.
+  const narrowed = [only('FERRY_FAULTS_TYPES'), only('FERRY_FAULTS_MODES')].flatMap((l) => (l ? [l.join('+')] : []));
+  const name = [`seed-${seed}`, ...narrowed].join('-');
+  writeFileSync(join(dir, `table-${name}.md`), lines.join('\n') + '\n');
+  writeFileSync(join(dir, `results-${name}.json`), JSON.stringify(results, null, 2));
   console.log(lines.join('\n'));
 }
