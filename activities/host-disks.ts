@@ -9,6 +9,7 @@ import type { Db } from '../db/client';
 import type { SecretBox } from '../db/secret-box';
 import { checkImageOnHost, type RunOnHost } from '../plugins/hypervisors/image-check';
 import type { PlanStep } from '../plugins/motion/contract';
+import { inHostSession } from './host-session';
 import type { CommandResult, HostSession, SshExecutor } from '../ssh/executor';
 import { curlStallLimit, phaseLimitMs, runOrFail, tempPathOf } from './host-commands';
 import { endpointOf, loadHost } from './host-endpoint';
@@ -86,7 +87,7 @@ export function createHostDiskActivities({ db, ssh, secrets, withStore }: HostDi
       const { source: from } = step;
       // Hosts get an expiring URL, never the store's credentials.
       const url = 'storeId' in from ? await withStore(from.storeId, (d) => d.expiringUrl(from.key, 3600)) : undefined;
-      return await ssh.withSession(endpointOf(host, secrets), async (session) => {
+      return await inHostSession(ssh, endpointOf(host, secrets), async (session) => {
         const run = (argv: string[], timeoutMs = phaseLimitMs(undefined)) =>
           runOrFail(session, host.name, argv, timeoutMs);
         const info = async (path: string) =>
@@ -132,7 +133,7 @@ export function createHostDiskActivities({ db, ssh, secrets, withStore }: HostDi
     /** Compensation of hostFetchConvert and hostCopyToPath, and deletion of a prepared template. */
     async removePoolFile({ hostId, path }: { hostId: string; path: string }): Promise<void> {
       const host = await loadHost(db, hostId);
-      await ssh.withSession(endpointOf(host, secrets), async (session) => {
+      await inHostSession(ssh, endpointOf(host, secrets), async (session) => {
         await session.run(['rm', '-f', '--', path, tempPathOf(path)]);
       });
     },

@@ -49,39 +49,44 @@ export function createSharedHostSlots(db: Db, options: SharedHostSlotsOptions): 
     return rows[0]?.slot;
   }
 
-  async function take(host: string, holder: string): Promise<number> {
+  async function take(host: string, holder: string, signal: AbortSignal | undefined): Promise<number> {
     for (let wait = POLL_MIN_MS; ; wait = Math.min(wait * 2, POLL_MAX_MS)) {
+      signal?.throwIfAborted();
       const slot = await tryTake(host, holder);
       if (slot !== undefined) return slot;
-      await sleep(wait / 2 + Math.random() * wait);
+      await sleep(wait / 2 + Math.random() * wait, undefined, { signal });
     }
   }
 
   return {
-    run(host, work) {
-      return local.run(host, async () => {
-        const holder = `${process_}:${randomUUID()}`;
-        const slot = await take(host, holder);
-        const mine = sql`${t.host} = ${host} and ${t.slot} = ${slot} and ${t.holder} = ${holder}`;
-        const renew = setInterval(
-          () => {
-            db.execute(sql`update ${t} set expires_at = ${expiry} where ${mine} returning slot`).then(
-              (rows) => {
-                if (rows.length === 0) options.onRenewFailed?.(host, `slot ${slot} expired before it was renewed`);
-              },
-              (err: unknown) => options.onRenewFailed?.(host, err instanceof Error ? err.message : String(err)),
-            );
-          },
-          (ttl * 1000) / 3,
-        );
-        try {
-          return await work();
-        } finally {
-          clearInterval(renew);
-          // A release that fails leaves the row to expire: never worse than a dead holder.
-          await db.execute(sql`delete from ${t} where ${mine}`).catch(() => undefined);
-        }
-      });
+    run(host, work, signal) {
+      return local.run(
+        host,
+        async () => {
+          const holder = `${process_}:${randomUUID()}`;
+          const slot = await take(host, holder, signal);
+          const mine = sql`${t.host} = ${host} and ${t.slot} = ${slot} and ${t.holder} = ${holder}`;
+          const renew = setInterval(
+            () => {
+              db.execute(sql`update ${t} set expires_at = ${expiry} where ${mine} returning slot`).then(
+                (rows) => {
+                  if (rows.length === 0) options.onRenewFailed?.(host, `slot ${slot} expired before it was renewed`);
+                },
+                (err: unknown) => options.onRenewFailed?.(host, err instanceof Error ? err.message : String(err)),
+              );
+            },
+            (ttl * 1000) / 3,
+          );
+          try {
+            return await work();
+          } finally {
+            clearInterval(renew);
+            // A release that fails leaves the row to expire: never worse than a dead holder.
+            await db.execute(sql`delete from ${t} where ${mine}`).catch(() => undefined);
+          }
+        },
+        signal,
+      );
     },
   };
 }

@@ -13,6 +13,7 @@ import {
   HostKeyMismatchError,
   HostUnreachableError,
 } from '../ssh/errors';
+import { inHostSession } from './host-session';
 import type { SshExecutor } from '../ssh/executor';
 import { runOrFail } from './host-commands';
 import { endpointOf, loadHost } from './host-endpoint';
@@ -54,7 +55,7 @@ export function createHostActivities({ db, ssh, secrets }: HostActivityDeps) {
           ),
         );
       try {
-        return await ssh.withSession(endpointOf(host, secrets), async (session) => {
+        return await inHostSession(ssh, endpointOf(host, secrets), async (session) => {
           let qemuImgVersion = '';
           for (const tool of adapter.requiredTools) {
             const found = await session.run(['sh', '-c', 'command -v "$1"', 'sh', tool.command]);

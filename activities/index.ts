@@ -1,5 +1,6 @@
 // All activities, built over injected clients. Workflows import only the type of this.
-import { CancelledFailure, Context } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/activity';
+import { currentActivity } from './host-session';
 import type { Db } from '../db/client';
 import type { SecretBox } from '../db/secret-box';
 import type { ProviderServices } from '../plugins/image-stores/contract';
@@ -53,7 +54,7 @@ function reportCancellation<T extends Record<string, (...args: never[]) => Promi
       try {
         return await run(...args);
       } catch (err) {
-        const signal = cancellationSignal();
+        const signal = currentActivity()?.cancellationSignal;
         if (signal?.aborted && !(err instanceof CancelledFailure)) {
           throw new CancelledFailure(`${name} stopped: ${String(signal.reason ?? 'cancelled')}`);
         }
@@ -65,12 +66,3 @@ function reportCancellation<T extends Record<string, (...args: never[]) => Promi
 }
 
 export type Activities = ReturnType<typeof createActivities>;
-
-/** The running activity's cancellation signal; none when called outside an activity (tests call some directly). */
-function cancellationSignal(): AbortSignal | undefined {
-  try {
-    return Context.current().cancellationSignal;
-  } catch {
-    return undefined;
-  }
-}

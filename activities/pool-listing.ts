@@ -9,6 +9,7 @@ import type { SecretBox } from '../db/secret-box';
 import { hypervisorAdapter } from '../plugins/hypervisors/registry';
 import type { HypervisorAdapter } from '../plugins/hypervisors/contract';
 import type { ListedHostSnapshot, ListedPoolFile, PoolListing } from '../planning/reconcile';
+import { inHostSession } from './host-session';
 import type { HostSession, SshExecutor } from '../ssh/executor';
 import { endpointOf, type HostRow } from './host-endpoint';
 
@@ -30,7 +31,7 @@ async function onPool<T>(
   const { host } = row;
   if (!host) throw new Error(`no host of cluster ${row.cluster.name} is Up to list pool ${row.pool.name}`);
   const adapter = hypervisorAdapter(row.cluster.hypervisor);
-  return await ssh.withSession(endpointOf(host, secrets), (session) =>
+  return await inHostSession(ssh, endpointOf(host, secrets), (session) =>
     work(session, { path: row.pool.path, host, adapter }),
   );
 }
@@ -73,23 +74,38 @@ export async function listPool(access: PoolAccess, poolId: string, disks: readon
 }
 
 /** Removes one file of the pool; gone already is fine. */
-export async function removePoolFile(access: PoolAccess, poolId: string, file: string): Promise<void> {
+export async function removePoolFile(
+  access: PoolAccess,
+  poolId: string,
+  file: string,
+  stillWanted: () => Promise<boolean> = () => Promise.resolve(false),
+): Promise<boolean> {
   if (!plainName(file)) throw new Error(`not a file name of the pool: ${JSON.stringify(file)}`);
-  await onPool(access, poolId, async (session, pool) => {
+  return await onPool(access, poolId, async (session, pool) => {
+    if (await stillWanted()) return false;
     const done = await session.run(['rm', '-f', '--', posix.join(pool.path, file)]);
     if (done.exitCode !== 0) throw new Error(`rm failed on ${pool.host.name}: ${done.stderr.trim().slice(0, 300)}`);
+    return true;
   });
 }
 
 /** Deletes one hypervisor snapshot inside a disk of the pool, as the adapter removes a snapshot on primary. */
-export async function removeHostSnapshot(access: PoolAccess, poolId: string, file: string, name: string) {
+export async function removeHostSnapshot(
+  access: PoolAccess,
+  poolId: string,
+  file: string,
+  name: string,
+  stillWanted: () => Promise<boolean> = () => Promise.resolve(false),
+): Promise<boolean> {
   if (!plainName(file)) throw new Error(`not a file name of the pool: ${JSON.stringify(file)}`);
-  await onPool(access, poolId, async (session, pool) => {
+  return await onPool(access, poolId, async (session, pool) => {
+    if (await stillWanted()) return false;
     for (const argv of pool.adapter.disks.removeSnapshot(posix.join(pool.path, file), name)) {
       const done = await session.run(argv);
       if (done.exitCode !== 0) {
         throw new Error(`${argv[0]} failed on ${pool.host.name}: ${done.stderr.trim().slice(0, 300)}`);
       }
     }
+    return true;
   });
 }

@@ -368,13 +368,18 @@ export function createReconcileActivities({ db, withStore, jobStatus, ssh, secre
         if (orphan.kind === 'poolFile' || orphan.kind === 'hostSnapshot') {
           const name = orphan.kind === 'hostSnapshot' ? orphan.name : undefined;
           const what = `${orphan.kind} ${orphan.file}${name ? ` snapshot ${name}` : ''} on pool ${orphan.poolId}`;
-          if (await poolThingWanted(orphan.ownerId, orphan.file, name)) {
-            skipped.push({ what, reason: 'a row or a job accounts for it again' });
-            continue;
-          }
+          // Asked again inside the host session, just before the removal: the wait for one of the host's slots
+          // can be long, and a job may take the file meanwhile.
+          const wanted = () => poolThingWanted(orphan.ownerId, orphan.file, name);
           try {
-            if (name === undefined) await removePoolFile(poolAccess, orphan.poolId, orphan.file);
-            else await removeHostSnapshot(poolAccess, orphan.poolId, orphan.file, name);
+            const removed =
+              name === undefined
+                ? await removePoolFile(poolAccess, orphan.poolId, orphan.file, wanted)
+                : await removeHostSnapshot(poolAccess, orphan.poolId, orphan.file, name, wanted);
+            if (!removed) {
+              skipped.push({ what, reason: 'a row or a job accounts for it again' });
+              continue;
+            }
             count(orphan.kind);
           } catch (err) {
             skipped.push({ what, reason: (err as Error).message });

@@ -13,6 +13,7 @@ import type { HypervisorAdapter } from '../plugins/hypervisors/contract';
 import { hypervisorAdapter } from '../plugins/hypervisors/registry';
 import type { MultipartState } from '../plugins/image-stores/contract';
 import type { PlanStep, RowRef } from '../core/plan';
+import { inHostSession } from './host-session';
 import type { HostSession, SshExecutor } from '../ssh/executor';
 import { curlStallLimit, phaseLimitMs, runOrFail, tempPathOf } from './host-commands';
 import { endpointOf, loadHost, type HostRow } from './host-endpoint';
@@ -70,7 +71,7 @@ export function createVolumeDiskActivities({ db, ssh, secrets, withStore, partSi
   }
 
   const onHost = <T>(host: HostRow, work: (run: Run, session: HostSession) => Promise<T>) =>
-    ssh.withSession(endpointOf(host, secrets), (session) =>
+    inHostSession(ssh, endpointOf(host, secrets), (session) =>
       work((argv, timeoutMs = phaseLimitMs(undefined)) => runOrFail(session, host.name, argv, timeoutMs), session),
     );
 

@@ -57,7 +57,12 @@ export interface HostConnection extends HostSession {
 export const hostSlotKey = (endpoint: Pick<HostEndpoint, 'address' | 'port'>) => `${endpoint.address}:${endpoint.port}`;
 
 export interface SshExecutor {
-  withSession<T>(endpoint: HostEndpoint, work: (session: HostSession) => Promise<T>): Promise<T>;
+  /** Runs `work` in a session of its own once the host has a free slot; `signal` stops the wait for one. */
+  withSession<T>(
+    endpoint: HostEndpoint,
+    work: (session: HostSession) => Promise<T>,
+    options?: { signal?: AbortSignal },
+  ): Promise<T>;
   connect(endpoint: HostEndpoint): Promise<HostConnection>;
 }
 
@@ -77,18 +82,22 @@ const MAX_CAPTURE = 1 << 20; // output kept per stream; host commands here are p
 export function createSshExecutor(options: SshExecutorOptions): SshExecutor {
   const slots = options.slots ?? createHostSlots(options.maxSessionsPerHost ?? 4);
   const executor: SshExecutor = {
-    withSession(endpoint, work) {
-      return slots.run(hostSlotKey(endpoint), async () => {
-        const connection = await executor.connect(endpoint);
-        try {
-          return await work(connection);
-        } finally {
-          connection.close();
-          // The slot is free only when the host has let the connection go, so the next session never overlaps it
-          // (bounded: a socket that never reports its close must not hold the slot for good).
-          await Promise.race([connection.closed, delay(CLOSE_WAIT_MS, undefined, { ref: false })]);
-        }
-      });
+    withSession(endpoint, work, sessionOptions) {
+      return slots.run(
+        hostSlotKey(endpoint),
+        async () => {
+          const connection = await executor.connect(endpoint);
+          try {
+            return await work(connection);
+          } finally {
+            connection.close();
+            // The slot is free only when the host has let the connection go, so the next session never overlaps it
+            // (bounded: a socket that never reports its close must not hold the slot for good).
+            await Promise.race([connection.closed, delay(CLOSE_WAIT_MS, undefined, { ref: false })]);
+          }
+        },
+        sessionOptions?.signal,
+      );
     },
     async connect(endpoint) {
       const client = await connect(endpoint, options);

@@ -3,13 +3,34 @@
 // process's sessions; the workers use activities/host-session-slots.ts, which counts every process's.
 
 export interface HostSlots {
-  /** Runs `work` once fewer than the limit are running for `host`; the slot is freed when it settles. */
-  run<T>(host: string, work: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` once fewer than the limit are running for `host`; the slot is freed when it settles. An abort of
+   * `signal` while still waiting gives up the place in line and rejects with the signal's reason.
+   */
+  run<T>(host: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T>;
 }
 
 export interface LocalHostSlots extends HostSlots {
   /** Sessions running and waiting for `host` (for tests and diagnostics). */
   load(host: string): { running: number; waiting: number };
+}
+
+/** Waits in `line` until handed the slot; an abort first leaves the line (the slot then goes to the next). */
+function waitTurn(line: (() => void)[], signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const turn = () => {
+      signal?.removeEventListener('abort', leave);
+      resolve();
+    };
+    const leave = () => {
+      const at = line.indexOf(turn);
+      if (at >= 0) line.splice(at, 1);
+      const reason: unknown = signal!.reason;
+      reject(reason instanceof Error ? reason : new Error(String(reason)));
+    };
+    line.push(turn);
+    signal?.addEventListener('abort', leave, { once: true });
+  });
 }
 
 export function createHostSlots(limit: number): LocalHostSlots {
@@ -21,9 +42,10 @@ export function createHostSlots(limit: number): LocalHostSlots {
     return e;
   };
   return {
-    async run(host, work) {
+    async run(host, work, signal) {
+      signal?.throwIfAborted();
       const e = entry(host);
-      if (e.running >= limit) await new Promise<void>((resolve) => e.waiting.push(resolve));
+      if (e.running >= limit) await waitTurn(e.waiting, signal);
       else e.running++;
       try {
         return await work();

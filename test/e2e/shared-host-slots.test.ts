@@ -70,4 +70,27 @@ describe('host session slots shared through the database', () => {
     await held;
     expect(took).toBeGreaterThanOrEqual(released);
   }, 20_000);
+
+  it('a cancelled waiter stops polling for a slot held by another process, and takes none', async () => {
+    const host = `test-${randomUUID()}:22`;
+    const a = createSharedHostSlots(open(), { limit: 1 });
+    const b = createSharedHostSlots(open(), { limit: 1 });
+    let release!: () => void;
+    const holding = a.run(host, () => new Promise<void>((r) => (release = r)));
+    await sleep(200); // a has its slot
+    const cancel = new AbortController();
+    let ran = false;
+    const waiting = b.run(host, () => Promise.resolve((ran = true)), cancel.signal);
+    await sleep(300);
+    cancel.abort(new Error('the job was cancelled'));
+    // It rejects while a still holds the slot: the wait ended on the abort, not when the slot freed.
+    await expect(waiting).rejects.toThrow('the job was cancelled');
+    release();
+    await holding;
+    expect(ran).toBe(false);
+    const sql = postgres(stack().databaseUrl, { max: 1 });
+    const rows = await sql`select * from host_session_slots where host = ${host}`;
+    await sql.end();
+    expect(rows).toHaveLength(0);
+  });
 });

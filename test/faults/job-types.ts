@@ -29,6 +29,8 @@ export interface StartedJob {
 
 export interface JobType {
   name: JobTypeName;
+  /** The host whose sshd a job of this type needs mid-copy (none: the sshd fault does not apply). */
+  sshdHost?: string;
   start(trial: number): Promise<StartedJob>;
   /** Why a completed job's result is wrong, or undefined when its bytes are right. */
   verify(job: StartedJob): Promise<string | undefined>;
@@ -202,13 +204,13 @@ export async function makeJobTypes(ctx: JobTypeContext): Promise<JobType[]> {
     },
     {
       name: 'copyTemplate',
+      sshdHost: 'ssvm-a', // the NFS store is reached through its storage VM's sshd
       async start() {
         const body = await api.call('copyTemplate', {
           id: copyTemplateId,
           sourcezoneid: lab.zoneA.id,
           destzoneid: lab.zoneB.id,
         });
-        // The NFS store is reached through its storage VM's sshd.
         return { jobid: String(body.jobid), objectId: copyTemplateId, sshdHost: 'ssvm-a' };
       },
       async verify(job) {
@@ -231,6 +233,7 @@ export async function makeJobTypes(ctx: JobTypeContext): Promise<JobType[]> {
     },
     {
       name: 'createSnapshot',
+      sshdHost: 'kvm-a1',
       async start() {
         const body = await api.call('createSnapshot', { volumeid: snapVolume.volume.id });
         return { jobid: String(body.jobid), objectId: String(body.id), sshdHost: 'kvm-a1' };
@@ -252,6 +255,7 @@ export async function makeJobTypes(ctx: JobTypeContext): Promise<JobType[]> {
     },
     {
       name: 'volumeFromSnapshot',
+      sshdHost: 'kvm-a1',
       async start() {
         const body = await api.call('createVolume', {
           name: unique('faults-restore'),
@@ -270,6 +274,7 @@ export async function makeJobTypes(ctx: JobTypeContext): Promise<JobType[]> {
     },
     {
       name: 'migrateVolume',
+      sshdHost: 'kvm-a1',
       async start(trial) {
         const current = await volumeRow(api, migrating.volume.id);
         const to = migrationTargets.find((p) => p !== current?.storageid) ?? migrationTargets[trial % 2]!;

@@ -33,4 +33,25 @@ describe('per-host session slots', () => {
     await expect(slots.run('h', () => Promise.resolve('next'))).resolves.toBe('next');
     expect(() => createHostSlots(0)).toThrow(/at least 1/);
   });
+
+  it('an abort while waiting leaves the line: the waiter rejects, its work never runs, the next one gets the slot', async () => {
+    const slots = createHostSlots(1);
+    let release!: () => void;
+    const holding = slots.run('h', () => new Promise<void>((r) => (release = r)));
+    const cancel = new AbortController();
+    let ran = false;
+    const cancelled = slots.run('h', () => Promise.resolve((ran = true)), cancel.signal);
+    const next = slots.run('h', () => Promise.resolve('next'));
+    expect(slots.load('h')).toEqual({ running: 1, waiting: 2 });
+    cancel.abort(new Error('the job was cancelled'));
+    await expect(cancelled).rejects.toThrow('the job was cancelled');
+    expect(slots.load('h')).toEqual({ running: 1, waiting: 1 });
+    release();
+    await holding;
+    await expect(next).resolves.toBe('next');
+    expect(ran).toBe(false);
+    // Aborted before asking: refused at once, nothing taken.
+    await expect(slots.run('h', () => Promise.resolve(), AbortSignal.abort(new Error('gone')))).rejects.toThrow('gone');
+    expect(slots.load('h')).toEqual({ running: 0, waiting: 0 });
+  });
 });
