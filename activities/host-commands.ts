@@ -49,3 +49,10 @@ export function phaseLimitMs(bytes: number | null | undefined): number {
 
 /** curl gives up on a transfer that stays below 1 KiB/s for five minutes (a dead peer), whatever its size. */
 export const curlStallLimit = ['--speed-limit', '1024', '--speed-time', '300'];
+
+/**
+ * curl rides out a store that is briefly away (refused connections, 5xx, timeouts) for up to three minutes, backing
+ * off, within the one command: a restarting object store costs a pause, not a failed job and an undo that cannot
+ * reach the store either.
+ */
+export const curlRetryTransient = ['--retry', '10', '--retry-connrefused', '--retry-max-time', '180'];

@@ -11,7 +11,7 @@ import { checkImageOnHost, type RunOnHost } from '../plugins/hypervisors/image-c
 import type { PlanStep } from '../plugins/motion/contract';
 import { inHostSession } from './host-session';
 import type { CommandResult, HostSession, SshExecutor } from '../ssh/executor';
-import { curlStallLimit, phaseLimitMs, runOrFail, tempPathOf } from './host-commands';
+import { curlRetryTransient, curlStallLimit, phaseLimitMs, runOrFail, tempPathOf } from './host-commands';
 import { endpointOf, loadHost } from './host-endpoint';
 import type { WithStore } from './store-access';
 
@@ -107,7 +107,7 @@ export function createHostDiskActivities({ db, ssh, secrets, withStore }: HostDi
         try {
           let source: string;
           if (url) {
-            await run(['curl', '-sSf', '--retry', '2', ...curlStallLimit, '-o', download, '--', url], DAY_MS);
+            await run(['curl', '-sSf', ...curlRetryTransient, ...curlStallLimit, '-o', download, '--', url], DAY_MS);
             source = download;
           } else {
             source = 'path' in from ? from.path : download;

@@ -15,7 +15,7 @@ import type { MultipartState } from '../plugins/image-stores/contract';
 import type { PlanStep, RowRef } from '../core/plan';
 import { inHostSession } from './host-session';
 import type { HostSession, SshExecutor } from '../ssh/executor';
-import { curlStallLimit, phaseLimitMs, runOrFail, tempPathOf } from './host-commands';
+import { curlRetryTransient, curlStallLimit, phaseLimitMs, runOrFail, tempPathOf } from './host-commands';
 import { endpointOf, loadHost, type HostRow } from './host-endpoint';
 import type { WithStore } from './store-access';
 import { completeTransfer, transferParts, type PartSource } from './transfer-engine';
@@ -202,9 +202,11 @@ export function createVolumeDiskActivities({ db, ssh, secrets, withStore, partSi
                   await run([...dd, `count=${partMiB}`, 'status=none']);
                   const url = await sign(state, n, PART_URL_SECONDS);
                   // No "Expect: 100-continue": a server that ignores it costs curl a one-second wait per part.
-                  const put = ['curl', '-sSf', ...curlStallLimit, '-H', 'Expect:', '-X', 'PUT', '-T', partFile];
+                  const put = ['curl', '-sSf', ...curlRetryTransient, ...curlStallLimit, '-H', 'Expect:'];
+                  put.push('-X', 'PUT', '-T', partFile);
                   const sent = await run([...put, '-D', '-', '-o', '/dev/null', url], phaseLimitMs(length));
-                  const etag = /^etag:\s*"?([^"\r\n]+)"?/im.exec(sent.stdout)?.[1];
+                  // The headers of every attempt are on stdout (curl's retries): the last ETag is the part's.
+                  const etag = [...sent.stdout.matchAll(/^etag:\s*"?([^"\r\n]+)"?/gim)].pop()?.[1];
                   if (!etag) throw new Error(`the store gave no ETag for part ${n}`);
                   return etag;
                 },
