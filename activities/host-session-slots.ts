@@ -54,7 +54,12 @@ export function createSharedHostSlots(db: Db, options: SharedHostSlotsOptions): 
       signal?.throwIfAborted();
       const slot = await tryTake(host, holder);
       if (slot !== undefined) return slot;
-      await sleep(wait / 2 + Math.random() * wait, undefined, { signal });
+      try {
+        await sleep(wait / 2 + Math.random() * wait, undefined, { signal });
+      } catch (err) {
+        signal?.throwIfAborted(); // with the signal's own reason, not the timer's AbortError
+        throw err;
+      }
     }
   }
 
