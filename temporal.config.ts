@@ -32,6 +32,11 @@ const schema = z.object({
   FERRY_TRANSFER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
   /** How soon a transfer whose worker died is noticed and retried (its heartbeat deadline), in seconds. */
   FERRY_TRANSFER_HEARTBEAT_S: z.coerce.number().int().min(2).max(600).default(30),
+  /** How long a stopping API lets its requests in flight finish before it closes their connections. */
+  FERRY_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  /** Where a worker answers /healthz and /readyz (0: a free port, written to its log); unset: no probe port. */
+  FERRY_WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  FERRY_WORKER_HEALTH_HOST: z.string().default('127.0.0.1'),
   /**
    * More endpoints of this installation's own services that Ferry must never fetch for a user, whatever the
    * allow-list says (the Temporal UI, an object store's other ports...): comma-separated host[:port] or CIDR[:port].
@@ -60,6 +65,8 @@ export type FerryConfig = Readonly<{
   transferPartBytes: number;
   transferConcurrency: number;
   transferHeartbeatSeconds: number;
+  shutdownGraceSeconds: number;
+  worker: { healthHost: string; healthPort?: number };
   /** Ferry's own endpoints (its API, Temporal's frontend, PostgreSQL), as host:port site-list entries. */
   ownEndpoints: readonly string[];
   /** What no user download may reach: ownEndpoints and FERRY_SERVICE_ENDPOINTS (the catalogue's are added live). */
@@ -105,6 +112,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
     transferPartBytes: e.FERRY_TRANSFER_PART_MIB * 1024 * 1024,
     transferConcurrency: e.FERRY_TRANSFER_CONCURRENCY,
     transferHeartbeatSeconds: e.FERRY_TRANSFER_HEARTBEAT_S,
+    shutdownGraceSeconds: e.FERRY_SHUTDOWN_GRACE_SECONDS,
+    worker: { healthHost: e.FERRY_WORKER_HEALTH_HOST, healthPort: e.FERRY_WORKER_HEALTH_PORT },
     ownEndpoints,
     serviceEndpoints: [...ownEndpoints, ...parseSiteList(e.FERRY_SERVICE_ENDPOINTS).entries()],
     ssh: {

@@ -1,6 +1,8 @@
 // The HTTP face of the API: /client/api over GET (query) or POST (form body), JSON out.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { DownloadLinks } from '../core/download-links';
+import type { Readiness } from '../core/readiness';
+import { serveHealth } from '../net/health-endpoints';
 import { dispatch, type DispatcherDeps } from './dispatcher';
 import { serveDownload } from './download';
 import { descriptionHeader, ErrorCode } from './errors';
@@ -32,8 +34,9 @@ function errorTextOf(body: Record<string, unknown>): string | undefined {
   return typeof inner?.errortext === 'string' ? inner.errortext : undefined;
 }
 
-export function createApiServer(deps: DispatcherDeps & { links: DownloadLinks }): Server {
+export function createApiServer(deps: DispatcherDeps & { links: DownloadLinks; readiness: Readiness }): Server {
   return createServer((req, res) => {
+    if (serveHealth(deps.readiness, req, res)) return;
     const send = (status: number, body: Record<string, unknown>) => {
       const text = status >= 400 ? errorTextOf(body) : undefined;
       res.writeHead(status, {

@@ -9,6 +9,11 @@ import { temporalJobStatus } from '../activities/job-status';
 import { findSetting } from '../core/settings';
 import { readSetting } from '../db/settings';
 import { createDownloadLinks } from '../core/download-links';
+import { createReadiness } from '../core/readiness';
+import { createHealthServer } from '../net/health-endpoints';
+import { sql } from 'drizzle-orm';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { openDb, type DbHandle } from '../db/client';
 import { createSharedHostSlots } from '../activities/host-session-slots';
 import { createSecretBox } from '../db/secret-box';
@@ -94,6 +99,8 @@ export async function ensureDoctorSchedule(client: Client, config: FerryConfig, 
 
 export interface FerryWorker {
   worker: Worker;
+  /** The port answering /healthz and /readyz, when FERRY_WORKER_HEALTH_PORT is set. */
+  healthPort?: number;
   /** Runs until shutdown() and then releases every client. */
   run(): Promise<void>;
   shutdown(): void;
@@ -138,12 +145,34 @@ export async function createFerryWorker(config: FerryConfig): Promise<FerryWorke
     defaultHeartbeatThrottleInterval: '2 seconds',
     maxHeartbeatThrottleInterval: '2 seconds',
   });
+  // Ready while the database and Temporal answer and the worker is polling its task queue (not starting or
+  // draining): what a process supervisor or a load balancer's health check of a worker machine asks.
+  const readiness = createReadiness({
+    database: async () => void (await dbHandle.db.execute(sql`select 1`)),
+    temporal: async () => void (await clientConnection.healthService.check({})),
+    poller: () =>
+      worker.getState() === 'RUNNING'
+        ? Promise.resolve()
+        : Promise.reject(new Error(`the worker is ${worker.getState().toLowerCase()}`)),
+  });
+  let health: Server | undefined;
+  if (config.worker.healthPort !== undefined) {
+    const server = createHealthServer(readiness);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.worker.healthPort, config.worker.healthHost, resolve);
+    });
+    health = server;
+  }
   return {
     worker,
+    healthPort: health ? (health.address() as AddressInfo).port : undefined,
     async run() {
       try {
         await worker.run();
       } finally {
+        readiness.drain();
+        await new Promise<void>((resolve) => (health ? health.close(() => resolve()) : resolve()));
         await connection.close();
         await clientConnection.close();
         await dbHandle.close();
