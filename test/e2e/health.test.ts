@@ -62,7 +62,7 @@ describe("a worker's probes", () => {
     worker = spawn('node', ['--import', 'tsx', join(ferryRoot, 'workers/worker.ts')], {
       cwd: ferryRoot,
       env: { ...env, FERRY_WORKER_HEALTH_PORT: String(port) },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: 'ignore',
     });
     const exited = new Promise<number | null>((resolve) => worker!.once('exit', (code) => resolve(code)));
     const url = `http://127.0.0.1:${port}`;
