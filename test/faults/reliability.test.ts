@@ -4,8 +4,9 @@
 // compensation), and a completed job's bytes, read back from its store or pool, are right. It writes the reliability
 // table (Markdown and JSON) to $FERRY_HOME/faults/. FERRY_FAULTS_SEED (default 1) and FERRY_FAULTS_SCALE (default 1:
 // 20 kills, 10 cancels, 5 terminations and one of each outage per type) choose the run; FERRY_FAULTS_TYPES and
-// FERRY_FAULTS_MODES (comma lists) narrow it.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// FERRY_FAULTS_MODES (comma lists) narrow it. The record is rewritten after every trial; FERRY_FAULTS_RESUME=1 goes on
+// from a record a stopped run of the same choice left, drawing the same random points for the trials still to run.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +32,13 @@ const TRIALS: Record<FaultKind, number> = {
 const only = (name: string) => process.env[name]?.split(',').filter(Boolean);
 const modes = (only('FERRY_FAULTS_MODES') as FaultKind[] | undefined) ?? (Object.keys(TRIALS) as FaultKind[]);
 const JOB_END_MS = 300_000;
+// A narrowed run names what it ran, so runs of one seed over disjoint modes or types each keep their record.
+const runName = [
+  `seed-${seed}`,
+  ...[only('FERRY_FAULTS_TYPES'), only('FERRY_FAULTS_MODES')].flatMap((l) => (l ? [l.join('+')] : [])),
+].join('-');
+const recordDir = join(ferryHome, 'faults');
+const recordFile = join(recordDir, `results-${runName}.json`);
 
 /** mulberry32: a small seeded generator, so a run's fault points can be replayed. */
 function random(s: number): () => number {
@@ -92,6 +100,14 @@ let sql: postgres.Sql;
 let types: JobType[];
 const source = new ImageSource();
 const results: TrialResult[] = [];
+/** The trials a stopped run already recorded (FERRY_FAULTS_RESUME=1), by type, fault and trial number. */
+const recorded = new Map<string, TrialResult>();
+const trialKey = (type: string, fault: string, trial: number) => `${type} ${fault} #${trial}`;
+if (process.env.FERRY_FAULTS_RESUME === '1' && existsSync(recordFile)) {
+  for (const r of JSON.parse(readFileSync(recordFile, 'utf8')) as TrialResult[]) {
+    recorded.set(trialKey(r.type, r.fault, r.trial), r);
+  }
+}
 
 beforeAll(async () => {
   await source.start();
@@ -104,6 +120,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   writeTable();
+  if (results.length > 0) console.log(readFileSync(join(recordDir, `table-${runName}.md`), 'utf8'));
   await sql?.end();
   await removeLabInventoryStorage(adminApi(), lab);
   await source.close();
@@ -116,10 +133,16 @@ async function runTrial(
   baselineMs: number,
   rng: () => number,
 ): Promise<TrialResult> {
+  const draw = rng(); // drawn even for a trial already recorded, so a resumed run's later points are the same
+  const earlier = recorded.get(trialKey(type.name, fault, trial));
+  if (earlier) {
+    results.push(earlier);
+    return earlier;
+  }
   const began = Date.now();
   const job: StartedJob = await type.start(trial);
   // A random point within the job's expected run (10%–90% of a clean run of the same type).
-  const faultAtMs = Math.round(baselineMs * (0.1 + 0.8 * rng()));
+  const faultAtMs = Math.round(baselineMs * (0.1 + 0.8 * draw));
   await sleep(faultAtMs);
   let faultAfterEnd = false;
   try {
@@ -167,6 +190,7 @@ async function runTrial(
     ms: Date.now() - began,
   };
   results.push(result);
+  writeTable();
   console.log(
     `[faults] ${type.name} ${fault} #${trial}: ${outcome} at ${faultAtMs} ms${faultAfterEnd ? ' (after the end)' : ''}` +
       `, orphans ${orphanCount(report)}, lying ${report.lying}, lost ${report.missing}${problem ? `, ${problem}` : ''} (${result.ms} ms)`,
@@ -207,8 +231,7 @@ const orphanSum = (r: TrialResult) => Object.values(r.orphans).reduce((a, b) => 
 
 function writeTable() {
   if (results.length === 0) return;
-  const dir = join(ferryHome, 'faults');
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(recordDir, { recursive: true });
   const rows = new Map<string, TrialResult[]>();
   for (const r of results) rows.set(`${r.type} | ${r.fault}`, [...(rows.get(`${r.type} | ${r.fault}`) ?? []), r]);
   const lines = [
@@ -225,10 +248,6 @@ function writeTable() {
         `${rs.reduce((a, r) => a + orphanSum(r), 0)} | ${rs.reduce((a, r) => a + r.lying, 0)} | ${rs.reduce((a, r) => a + r.missing, 0)} | ${n((r) => !r.contentOk)} |`,
     );
   }
-  // A narrowed run names what it ran, so runs of one seed over disjoint modes or types each keep their record.
-  const narrowed = [only('FERRY_FAULTS_TYPES'), only('FERRY_FAULTS_MODES')].flatMap((l) => (l ? [l.join('+')] : []));
-  const name = [`seed-${seed}`, ...narrowed].join('-');
-  writeFileSync(join(dir, `table-${name}.md`), lines.join('\n') + '\n');
-  writeFileSync(join(dir, `results-${name}.json`), JSON.stringify(results, null, 2));
-  console.log(lines.join('\n'));
+  writeFileSync(join(recordDir, `table-${runName}.md`), lines.join('\n') + '\n');
+  writeFileSync(recordFile, JSON.stringify(results, null, 2));
 }
