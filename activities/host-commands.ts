@@ -51,8 +51,10 @@ export function phaseLimitMs(bytes: number | null | undefined): number {
 export const curlStallLimit = ['--speed-limit', '1024', '--speed-time', '300'];
 
 /**
- * curl rides out a store that is briefly away (refused connections, 5xx, timeouts) for up to three minutes, backing
- * off, within the one command: a restarting object store costs a pause, not a failed job and an undo that cannot
- * reach the store either.
+ * curl rides out a store that is briefly away for about a minute (twelve more tries, 5 s apart) within the one
+ * command: a restarting object store costs a pause, not a failed job and an undo that cannot reach the store either.
+ * Every error is retried, a connection reset or an empty reply too (what a restarting store gives); the part PUT and
+ * the fetch are idempotent, so a retried final error (403, 404) only costs that minute. No --retry-max-time: it
+ * counts from the first try, so a long transfer that failed late would not be retried at all.
  */
-export const curlRetryTransient = ['--retry', '10', '--retry-connrefused', '--retry-max-time', '180'];
+export const curlRetryTransient = ['--retry', '12', '--retry-delay', '5', '--retry-all-errors'];

@@ -83,6 +83,7 @@ export function createSharedHostSlots(db: Db, options: SharedHostSlotsOptions): 
             (ttl * 1000) / 3,
           );
           try {
+            signal?.throwIfAborted(); // cancelled while the slot was being taken: nothing is started
             return await work();
           } finally {
             clearInterval(renew);

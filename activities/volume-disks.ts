@@ -205,8 +205,9 @@ export function createVolumeDiskActivities({ db, ssh, secrets, withStore, partSi
                   const put = ['curl', '-sSf', ...curlRetryTransient, ...curlStallLimit, '-H', 'Expect:'];
                   put.push('-X', 'PUT', '-T', partFile);
                   const sent = await run([...put, '-D', '-', '-o', '/dev/null', url], phaseLimitMs(length));
-                  // The headers of every attempt are on stdout (curl's retries): the last ETag is the part's.
-                  const etag = [...sent.stdout.matchAll(/^etag:\s*"?([^"\r\n]+)"?/gim)].pop()?.[1];
+                  // Every attempt's headers are on stdout (curl's retries): the ETag is the last response's own.
+                  const last = sent.stdout.split(/\r?\n\r?\n(?=HTTP\/)/).pop() ?? '';
+                  const etag = /^etag:\s*"?([^"\r\n]+)"?/im.exec(last)?.[1];
                   if (!etag) throw new Error(`the store gave no ETag for part ${n}`);
                   return etag;
                 },

@@ -5,7 +5,7 @@
 // table (Markdown and JSON) to $FERRY_HOME/faults/. FERRY_FAULTS_SEED (default 1) and FERRY_FAULTS_SCALE (default 1:
 // 20 kills, 10 cancels, 5 terminations and one of each outage per type) choose the run; FERRY_FAULTS_TYPES and
 // FERRY_FAULTS_MODES (comma lists) narrow it. The record is rewritten after every trial; FERRY_FAULTS_RESUME=1 goes on
-// from a record a stopped run of the same choice left, drawing the same random points for the trials still to run.
+// from a record a stopped run of the same choice left, with the same random points for the trials still to run.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
@@ -40,7 +40,17 @@ const runName = [
 const recordDir = join(ferryHome, 'faults');
 const recordFile = join(recordDir, `results-${runName}.json`);
 
-/** mulberry32: a small seeded generator, so a run's fault points can be replayed. */
+/**
+ * A trial's own draw in [0, 1), from the seed and the trial's name alone: a run's fault points can be replayed, and do
+ * not depend on how many trials ran before (late faults add trials) or on which a resumed run skips.
+ */
+function trialDraw(type: string, fault: string, trial: number): number {
+  let h = 0x811c9dc5 ^ seed; // FNV-1a over the trial's name, then one step of mulberry32
+  for (const c of trialKey(type, fault, trial)) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+  return random(h)();
+}
+
+/** mulberry32: a small seeded generator. */
 function random(s: number): () => number {
   let a = s >>> 0;
   return () => {
@@ -110,6 +120,10 @@ if (process.env.FERRY_FAULTS_RESUME === '1' && existsSync(recordFile)) {
 }
 
 beforeAll(async () => {
+  // A kill must hit the worker running the job: with one worker it always does (lab-faults.ts kills that one).
+  if (stack().workerProcessPidFiles.length !== 1) {
+    throw new Error("the fault harness kills the run's one worker: run it with FERRY_TEST_WORKERS=1 (the default)");
+  }
   await source.start();
   lab = await buildLabInventory(adminApi());
   sql = postgres(stack().databaseUrl, { max: 2, onnotice: () => undefined });
@@ -126,14 +140,8 @@ afterAll(async () => {
   await source.close();
 });
 
-async function runTrial(
-  type: JobType,
-  fault: FaultKind,
-  trial: number,
-  baselineMs: number,
-  rng: () => number,
-): Promise<TrialResult> {
-  const draw = rng(); // drawn even for a trial already recorded, so a resumed run's later points are the same
+async function runTrial(type: JobType, fault: FaultKind, trial: number, baselineMs: number): Promise<TrialResult> {
+  const draw = trialDraw(type.name, fault, trial);
   const earlier = recorded.get(trialKey(type.name, fault, trial));
   if (earlier) {
     results.push(earlier);
@@ -202,7 +210,6 @@ async function runTrial(
 
 describe('faults at random points: every job ends, nothing orphaned, no lying row, the bytes right', () => {
   it('runs the trials', async () => {
-    const rng = random(seed);
     for (const type of types) {
       // A clean run of the type first: how long a job takes, and proof that it works without faults.
       const t0 = Date.now();
@@ -218,7 +225,7 @@ describe('faults at random points: every job ends, nothing orphaned, no lying ro
         // up to twice the count, so the count of faults that landed mid-job is reached where the timing allows.
         const count = Math.max(1, Math.round(TRIALS[fault] * scale));
         for (let trial = 1, midJob = 0; midJob < count && trial <= 2 * count; trial++) {
-          if (!(await runTrial(type, fault, trial, baselineMs, rng)).faultAfterEnd) midJob++;
+          if (!(await runTrial(type, fault, trial, baselineMs)).faultAfterEnd) midJob++;
         }
       }
     }

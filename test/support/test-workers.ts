@@ -37,9 +37,17 @@ export function killWorkerProcess(processPidFile: string): number {
   return pid;
 }
 
-/** SIGKILLs every worker process of the run (their supervisors restart them); returns the pids killed. */
+/**
+ * SIGKILLs every live worker process of the run (their supervisors restart them); returns the pids killed. A pid
+ * file still naming a process that died (its supervisor is waiting to restart it) is passed over.
+ */
 export function killEveryWorker(): number[] {
-  return stack().workerProcessPidFiles.map(killWorkerProcess);
+  return stack()
+    .workerProcessPidFiles.filter((f) => {
+      const pid = readPid(f);
+      return pid !== undefined && isWorkerOf(pid, stack().taskQueue);
+    })
+    .map(killWorkerProcess);
 }
 
 /** The pids of the workers polling the run's activity task queue (pollers seen in the last minute or so). */
