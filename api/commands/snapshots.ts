@@ -7,7 +7,7 @@ import { defineCommand } from '../command';
 import { ApiError, ErrorCode } from '../errors';
 import { startJob } from '../jobs';
 import { routeIn } from '../../planning/motion-request';
-import { claimed, planned } from '../planned';
+import { planned, startClaimedJob } from '../planned';
 import { readSetting } from '../../db/settings';
 import { deleteSnapshotClaims, deleteSnapshotPlan, takeSnapshotPlan } from '../../planning/jobs/snapshots';
 import { listResponse } from '../list';
@@ -147,24 +147,19 @@ export const deleteSnapshot = defineCommand({
       copies: refs,
     });
     const from = [snapshot.state as 'BackedUp' | 'Error'];
-    const jobid = await ctx.db.transaction(async (tx) => {
-      await claimed(
-        tx,
-        deleteSnapshotClaims({ snapshotId: snapshot.id, from, copies: refs }),
-        `Snapshot ${snapshot.name} is being worked on by another job; wait for it to end.`,
-      );
-      return await startJob(
-        { ...ctx, db: tx },
-        {
-          workflowType: 'deleteSnapshot',
-          args: [{ plan, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
-          instanceType: 'Snapshot',
-          instanceId: snapshot.id,
-          zoneId: snapshot.zoneId,
-          request: { id: snapshot.id },
-        },
-      );
-    });
+    const jobid = await startClaimedJob(
+      ctx,
+      deleteSnapshotClaims({ snapshotId: snapshot.id, from, copies: refs }),
+      `Snapshot ${snapshot.name} is being worked on by another job; wait for it to end.`,
+      {
+        workflowType: 'deleteSnapshot',
+        args: [{ plan, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
+        instanceType: 'Snapshot',
+        instanceId: snapshot.id,
+        zoneId: snapshot.zoneId,
+        request: { id: snapshot.id },
+      },
+    );
     return { jobid };
   },
 });

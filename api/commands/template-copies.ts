@@ -11,7 +11,7 @@ import { ApiError, ErrorCode, paramError } from '../errors';
 import { startJob } from '../jobs';
 import type { Plan } from '../../core/plan';
 import { routeIn } from '../../planning/motion-request';
-import { claimed, planned } from '../planned';
+import { planned, startClaimedJob } from '../planned';
 import {
   copyTemplatePlan,
   deleteTemplateCopyClaim,
@@ -75,20 +75,19 @@ export const deleteTemplate = defineCommand({
       ...poolsHere.map((r) => deleteTemplateCopyClaim({ kind: 'pool', refId: r.ref.id })),
       ...storeCopies.map((r) => deleteTemplateCopyClaim({ kind: 'store', refId: r.ref.id })),
     ];
-    const jobid = await ctx.db.transaction(async (tx) => {
-      await claimed(tx, claims, `Template ${template.name} is being worked on by another job; wait for it to end.`);
-      return await startJob(
-        { ...ctx, db: tx },
-        {
-          workflowType: 'deleteTemplate',
-          args: [{ templateId: template.id, plans, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
-          instanceType: 'Template',
-          instanceId: template.id,
-          zoneId: p.zoneid ?? 'region',
-          request: { id: p.id, zoneid: p.zoneid, forced: p.forced },
-        },
-      );
-    });
+    const jobid = await startClaimedJob(
+      ctx,
+      claims,
+      `Template ${template.name} is being worked on by another job; wait for it to end.`,
+      {
+        workflowType: 'deleteTemplate',
+        args: [{ templateId: template.id, plans, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
+        instanceType: 'Template',
+        instanceId: template.id,
+        zoneId: p.zoneid ?? 'region',
+        request: { id: p.id, zoneid: p.zoneid, forced: p.forced },
+      },
+    );
     return { jobid };
   },
 });

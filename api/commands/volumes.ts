@@ -14,7 +14,7 @@ import { defineCommand, type CommandContext } from '../command';
 import { ApiError, ErrorCode, paramError } from '../errors';
 import { startJob } from '../jobs';
 import { routeIn } from '../../planning/motion-request';
-import { claimed, planned } from '../planned';
+import { planned, startClaimedJob } from '../planned';
 import { createVolumePlan, deleteVolumeClaims, deleteVolumePlan } from '../../planning/jobs/volumes';
 import { listResponse } from '../list';
 import { listParams, must, optional, required } from '../params';
@@ -226,24 +226,19 @@ export const deleteVolume = defineCommand({
       ...(onPool ? { onPool: { poolId: volume.poolId!, fileName: volume.path! } } : {}),
       copies: refs,
     });
-    const jobid = await ctx.db.transaction(async (tx) => {
-      await claimed(
-        tx,
-        deleteVolumeClaims({ volumeId: volume.id, from, copies: refs }),
-        `Volume ${volume.name} is being worked on by another job; wait for it to end.`,
-      );
-      return await startJob(
-        { ...ctx, db: tx },
-        {
-          workflowType: 'deleteVolume',
-          args: [{ plan, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
-          instanceType: 'Volume',
-          instanceId: volume.id,
-          zoneId: volume.zoneId,
-          request: { id: volume.id },
-        },
-      );
-    });
+    const jobid = await startClaimedJob(
+      ctx,
+      deleteVolumeClaims({ volumeId: volume.id, from, copies: refs }),
+      `Volume ${volume.name} is being worked on by another job; wait for it to end.`,
+      {
+        workflowType: 'deleteVolume',
+        args: [{ plan, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
+        instanceType: 'Volume',
+        instanceId: volume.id,
+        zoneId: volume.zoneId,
+        request: { id: volume.id },
+      },
+    );
     return { jobid };
   },
 });
