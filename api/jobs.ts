@@ -16,6 +16,8 @@ import { instanceView } from './views/instance';
 
 export interface JobStart {
   workflowType: string;
+  /** One line naming the job's objects and route, by name: the run's summary in the Temporal UI's list. */
+  summary: string;
   args: unknown[];
   instanceType: string;
   instanceId: string;
@@ -53,12 +55,24 @@ export async function startJob(ctx: CommandContext, job: JobStart): Promise<stri
       args: job.args,
       typedSearchAttributes: searchAttributes,
       memo: { request: job.request, user: ctx.user.username, ...planMemo(job.args) },
+      staticSummary: job.summary,
+      staticDetails: staticDetails(ctx, job),
     });
   } catch (err) {
     if (inserted.length > 0) await ctx.db.delete(asyncJobs).where(eq(asyncJobs.id, jobId));
     throw new ApiError(ErrorCode.InternalError, `could not start the job: ${(err as Error).message}`);
   }
   return jobId;
+}
+
+/** The run's details in the Temporal UI (Markdown): who asked for what, and each plan the run carries out. */
+function staticDetails(ctx: CommandContext, job: JobStart): string {
+  const { plans = [], strategies = [] } = planMemo(job.args);
+  return [
+    `**${ctx.command}** by ${ctx.user.username}: ${job.instanceType} \`${job.instanceId}\``,
+    ...(strategies.length > 0 ? [`Strategy: ${[...new Set(strategies)].join(', ')}`] : []),
+    ...plans.map((summary, i) => `${i + 1}. ${summary}`),
+  ].join('\n\n');
 }
 
 /** What the Temporal UI shows of a job's plans without opening its input: each plan's summary and strategy. */

@@ -47,6 +47,7 @@ export async function ensureEvictionSchedule(config: FerryConfig, db: DbHandle['
       // A run nobody picks up (its worker gone for good) ends instead of waiting forever.
       workflowExecutionTimeout: `${intervalSeconds}s`,
       typedSearchAttributes: [{ key: FerryCommand, value: 'evictCache' }],
+      staticSummary: `evictCache: cache stores, every ${intervalSeconds} s`,
     };
     try {
       await client.schedule.create({ scheduleId, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP } });
@@ -88,6 +89,9 @@ export async function ensureDoctorSchedule(client: Client, config: FerryConfig, 
     args: [{ repair, graceSeconds }],
     workflowExecutionTimeout: `${intervalSeconds}s`,
     typedSearchAttributes: [{ key: FerryCommand, value: 'reconcileCatalogue' }],
+    staticSummary:
+      `doctor: the catalogue against every store, pool and cache, every ${intervalSeconds} s, ` +
+      (repair ? `repairing what is orphaned for over ${graceSeconds} s` : 'report only'),
   };
   try {
     await client.schedule.create({ scheduleId, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP } });

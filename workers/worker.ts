@@ -3,5 +3,6 @@ import { loadConfig } from '../temporal.config';
 import { createFerryWorker } from './ferry-worker';
 
 const ferry = await createFerryWorker(loadConfig());
-if (ferry.healthPort !== undefined) console.log(`Ferry worker answers /healthz and /readyz on port ${ferry.healthPort}`);
+if (ferry.healthPort !== undefined)
+  console.log(`Ferry worker answers /healthz and /readyz on port ${ferry.healthPort}`);
 await ferry.run();

@@ -140,6 +140,7 @@ export const addHost = defineCommand({
     try {
       const jobid = await startJob(ctx, {
         workflowType: 'addHost',
+        summary: `addHost ${name} (${adapter.hypervisor}, ${address}:${port}) → cluster ${cluster.name}`,
         args: [input],
         instanceType: 'Host',
         instanceId: hostId,

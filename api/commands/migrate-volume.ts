@@ -93,6 +93,7 @@ export const migrateVolume = defineCommand({
         { ...ctx, db: tx },
         {
           workflowType: 'migrateVolume',
+          summary: `migrateVolume ${volume.name} → ${target.pool.name}${plan.strategy ? ` by ${plan.strategy}` : ''}`,
           args: [{ plan, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
           instanceType: 'Volume',
           instanceId: volume.id,

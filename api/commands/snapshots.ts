@@ -59,10 +59,11 @@ export const createSnapshot = defineCommand({
     // The backup is at most the volume's virtual size; it is reserved on the store until the backup says its bytes.
     const bytes = volume.size ?? 0;
     await requireStoreSpace(ctx, store, bytes, 'the snapshot');
+    const snapshotName = p.name ?? `${volume.name}_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
     const jobid = await ctx.db.transaction(async (tx) => {
       await tx.insert(snapshots).values({
         id,
-        name: p.name ?? `${volume.name}_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`,
+        name: snapshotName,
         volumeId: volume.id,
         zoneId: volume.zoneId,
         format: volume.format,
@@ -87,6 +88,7 @@ export const createSnapshot = defineCommand({
         { ...ctx, db: tx },
         {
           workflowType: 'takeSnapshot',
+          summary: `createSnapshot ${snapshotName} of ${volume.name} on ${host.name} → ${store.name}`,
           args: [{ plan, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
           instanceType: 'Snapshot',
           instanceId: id,
@@ -153,6 +155,7 @@ export const deleteSnapshot = defineCommand({
       `Snapshot ${snapshot.name} is being worked on by another job; wait for it to end.`,
       {
         workflowType: 'deleteSnapshot',
+        summary: `deleteSnapshot ${snapshot.name}`,
         args: [{ plan, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
         instanceType: 'Snapshot',
         instanceId: snapshot.id,

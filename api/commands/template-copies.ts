@@ -81,6 +81,7 @@ export const deleteTemplate = defineCommand({
       `Template ${template.name} is being worked on by another job; wait for it to end.`,
       {
         workflowType: 'deleteTemplate',
+        summary: `deleteTemplate ${template.name}${p.zoneid ? ` in zone ${p.zoneid}` : ''}`,
         args: [{ templateId: template.id, plans, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
         instanceType: 'Template',
         instanceId: template.id,
@@ -110,6 +111,7 @@ export const extractTemplate = defineCommand({
     const seconds = Number(await readSetting(ctx.db, 'extract.url.expiration.interval'));
     const jobid = await startJob(ctx, {
       workflowType: 'extractTemplate',
+      summary: `extractTemplate ${template.name} from ${copy.store.name}`,
       args: [
         {
           templateId: template.id,
@@ -204,6 +206,7 @@ export const copyTemplate = defineCommand({
       }
       return await startJob(txCtx, {
         workflowType: 'copyTemplate',
+        summary: `copyTemplate ${template.name} ${source.store.name} → ${stores.map((s) => s.name).join(', ')}`,
         args: [{ plans, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
         instanceType: 'Template',
         instanceId: template.id,
@@ -289,6 +292,7 @@ export const prepareTemplate = defineCommand({
         { ...ctx, db: tx },
         {
           workflowType: 'prepareTemplate',
+          summary: `prepareTemplate ${template.name} → ${pools.map(({ pool }) => pool.name).join(', ')}`,
           args: [{ plans, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
           instanceType: 'Template',
           instanceId: template.id,

@@ -113,6 +113,9 @@ export const registerTemplate = defineCommand({
         { ...ctx, db: tx },
         {
           workflowType: 'registerTemplate',
+          summary:
+            `registerTemplate ${p.name} → ${stores.map((s) => s.name).join(', ')}` +
+            (stores[0]!.scope === 'REGION' ? ' (region)' : ''),
           args: [{ plans, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
           instanceType: 'Template',
           instanceId: id,

@@ -69,6 +69,7 @@ export const uploadVolume = defineCommand({
         { ...ctx, db: tx },
         {
           workflowType: 'uploadVolume',
+          summary: `uploadVolume ${p.name} → ${store.name}`,
           args: [{ plan, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
           instanceType: 'Volume',
           instanceId: id,
@@ -99,6 +100,7 @@ export const extractVolume = defineCommand({
         { ...ctx, db },
         {
           workflowType: 'extractVolume',
+          summary: `extractVolume ${volume.name}`,
           args: [
             { volumeId: volume.id, zoneId: volume.zoneId, plan, heartbeatSeconds: ctx.config.transferHeartbeatSeconds },
           ],

@@ -100,6 +100,7 @@ export const createVolume = defineCommand({
     const zone = await zoneById(ctx.db, p.zoneid);
     const id = randomUUID();
     let source: { type: 'template' | 'snapshot'; id: string; storeId: string; key: string } | undefined;
+    let from = ''; // what the volume is made from, for the job's summary
     let hypervisor: string | undefined;
     /** The volume's virtual size: asked for, or its template's or snapshot's. */
     let bytes = p.size !== undefined ? p.size * GiB : 0;
@@ -114,6 +115,7 @@ export const createVolume = defineCommand({
         copies.map((c) => ({ storeId: c.storeId, key: c.installPath, state: c.state })),
       );
       source = { type: 'template', id: template.id, ...copy };
+      from = ` from template ${template.name}`;
       hypervisor = template.hypervisor;
       bytes = (await templateVirtualBytes(ctx.db, template.id)) ?? 0;
     } else if (p.snapshotid) {
@@ -130,16 +132,18 @@ export const createVolume = defineCommand({
         copies.map((c) => ({ storeId: c.storeId, key: c.installPath, state: c.state })),
       );
       source = { type: 'snapshot', id: snapshot.id, ...copy };
+      from = ` from snapshot ${snapshot.name}`;
       bytes = snapshot.size ?? snapshot.physicalSize ?? 0;
     }
     const { pool, adapter } = await choosePool(ctx, zone.id, p.storageid, hypervisor);
     const format = adapter.poolFormat;
     const fileName = volumeFileName(id, format);
     await requirePoolSpace(ctx, pool, bytes, 'the volume');
+    const volumeName = p.name ?? `volume-${id.slice(0, 8)}`;
     const jobid = await ctx.db.transaction(async (tx) => {
       await tx.insert(volumes).values({
         id,
-        name: p.name ?? `volume-${id.slice(0, 8)}`,
+        name: volumeName,
         zoneId: zone.id,
         poolId: pool.id,
         path: fileName,
@@ -156,6 +160,7 @@ export const createVolume = defineCommand({
         { ...ctx, db: tx },
         {
           workflowType: 'createVolume',
+          summary: `createVolume ${volumeName}${from} → ${pool.name}`,
           args: [{ plan, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
           instanceType: 'Volume',
           instanceId: id,
@@ -232,6 +237,7 @@ export const deleteVolume = defineCommand({
       `Volume ${volume.name} is being worked on by another job; wait for it to end.`,
       {
         workflowType: 'deleteVolume',
+        summary: `deleteVolume ${volume.name}`,
         args: [{ plan, heartbeatSeconds: ctx.config.transferHeartbeatSeconds }],
         instanceType: 'Volume',
         instanceId: volume.id,

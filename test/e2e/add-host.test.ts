@@ -51,6 +51,7 @@ describe('addHost', () => {
     expect(described.type).toBe('addHost');
     expect(described.typedSearchAttributes.get(FerryObjectId)).toBe(hostId);
     expect(described.memo).toMatchObject({ request: { name, hypervisor: 'KVM' } });
+    expect(await described.staticSummary()).toMatch(new RegExp(`^addHost ${name} \\(KVM, [\\d.]+:\\d+\\) → cluster `));
     await recordHistory(jobid, 'addHost-success');
   });
 

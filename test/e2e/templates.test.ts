@@ -110,6 +110,12 @@ describe('a region-wide template on the S3 store', () => {
     expect(registered.done).toMatchObject({ jobstatus: 1 });
     template = registered.template;
     await recordHistory(registered.jobid, 'registerTemplate-success');
+    // The Temporal UI's list names the run's object and route, not only ids.
+    const run = await (await temporalClient()).workflow.getHandle(registered.jobid).describe();
+    expect(await run.staticSummary()).toBe(
+      `registerTemplate ${String(template.name)} → ${lab.stores.s3Region.name} (region)`,
+    );
+    expect(await run.staticDetails()).toContain('url-to-store');
     for (const zone of [lab.zoneA, lab.zoneB]) {
       const listed = await ok('listTemplates', { templatefilter: 'all', id: template.id, zoneid: zone.id });
       expect(listed).toMatchObject({
@@ -145,6 +151,8 @@ describe('a region-wide template on the S3 store', () => {
       expect(done.jobstatus, JSON.stringify(done.jobresult)).toBe(1);
       const described = await (await temporalClient()).workflow.getHandle(jobid).describe();
       expect(described.memo).toMatchObject({ strategies: [strategy] });
+      expect(await described.staticSummary()).toBe(`prepareTemplate ${String(template.name)} → ${pool.name}`);
+      expect(await described.staticDetails()).toContain(`Strategy: ${strategy}`);
       const info = qemuInfo(join(poolPath(dir), `${template.id}.${ext}`));
       expect(info.format).toBe(format);
       expect(info['virtual-size']).toBe(16 * 1024 * 1024);
