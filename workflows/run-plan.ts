@@ -3,7 +3,7 @@
 // failure rows are written, both in a scope cancellation cannot interrupt. The commit's writes happen in one
 // transaction; after it nothing is ever undone: the remaining steps are clean-up, retried until done, and what they
 // cannot do is reported as a leftover. No workflow writes saga code of its own.
-import { CancellationScope, isCancellation, log, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, log, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CleanupStep, Plan, PlanFacts, PlanOutcome, PlanStep, Transition } from '../core/plan';
 import { catalogue, cleanup, compensation, movers } from './activity-proxies';
@@ -16,6 +16,8 @@ export interface RunOptions {
   heartbeatSeconds: number;
   /** Called after each step with the steps done and the total (a workflow's progress query). */
   onStep?: (done: number, total: number) => void;
+  /** Shows what the plan is doing now (by default as the run's current details in the Temporal UI). */
+  show?: (line: string) => void;
 }
 
 interface Undo {
@@ -119,11 +121,13 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<PlanOutc
   const leases = new Map<string, Lease>();
   let outcome: PlanOutcome = {};
   const total = plan.steps.length;
+  const show = options.show ?? setCurrentDetails;
   let index = 0;
   try {
     for (; index < total; index++) {
       const step = plan.steps[index]!;
       if (step.step === 'commit') break;
+      show(`${plan.summary}: step ${index + 1} of ${total}, ${describe(step)}`);
       switch (step.step) {
         case 'transition':
           await catalogue.applyTransitions({ transitions: step.transitions, facts: facts(outcome) });
@@ -186,10 +190,15 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<PlanOutc
       options.onStep?.(index, total);
     }
   } catch (err) {
+    show(`${plan.summary}: undoing ${undos.length} step(s) after step ${index + 1}: ${failureReason(err)}`);
     await CancellationScope.nonCancellable(() => compensate(undos, plan.onFailure, err, outcome));
+    show(`${plan.summary}: ${isCancellation(err) ? 'cancelled' : 'failed'}, undone`);
     throw isCancellation(err) ? err : asWorkflowFailure(err);
   }
-  return await cleanUp(plan.steps.slice(index), outcome, options);
+  show(`${plan.summary}: committed${index < total ? ', cleaning up' : ''}`);
+  const done = await cleanUp(plan.steps.slice(index), outcome, options);
+  show(`${plan.summary}: done${done.leftovers ? `, ${done.leftovers.length} clean-up step(s) left over` : ''}`);
+  return done;
 }
 
 /** Undos newest first (one failing does not stop the rest), then the rows that say the plan failed, and why. */
@@ -246,7 +255,13 @@ const isCleanup = (step: PlanStep): step is CleanupStep => cleanupSteps.has(step
 
 /** Runs independent plans side by side (one per store or pool); each ends on its own, the job fails if any did. */
 export async function runPlans(plans: Plan[], options: RunOptions): Promise<PlanOutcome[]> {
-  const settled = await Promise.allSettled(plans.map((plan) => runPlan(plan, options)));
+  // Side by side, each plan has its own line in the run's current details.
+  const lines = plans.map((p) => `${p.summary}: waiting`);
+  const showLine = (i: number) => (line: string) => {
+    lines[i] = line;
+    (options.show ?? setCurrentDetails)(lines.join('\n\n'));
+  };
+  const settled = await Promise.allSettled(plans.map((plan, i) => runPlan(plan, { ...options, show: showLine(i) })));
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
   return settled.map((s) => (s as PromiseFulfilledResult<PlanOutcome>).value);
