@@ -90,6 +90,8 @@ export function labServiceEndpoints(): string {
     6211,
     6212,
     11212,
+    // The lab workers' probe ports (lab/services.sh: the first ten workers get one each).
+    ...Array.from({ length: 10 }, (_, i) => port('FERRY_WORKER_PROBE_BASE_PORT', 8280) + i),
   ]
     .map((p) => `127.0.0.1:${p}`)
     .join(',');

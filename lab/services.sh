@@ -9,6 +9,7 @@ IMAGES_PORT=${FERRY_IMAGES_PORT:-8099}
 # The image server has a loopback address of its own, so allowing it for downloads opens no other lab service.
 IMAGES_ADDRESS=${FERRY_IMAGES_ADDRESS:-127.0.20.1}
 API_PORT=${FERRY_API_PORT:-8080}
+WORKER_PROBE_BASE_PORT=${FERRY_WORKER_PROBE_BASE_PORT:-8280}
 SEARCH_ATTRIBUTES=(FerryCommand FerryObjectType FerryObjectId FerryZone)
 
 # --- secrets and keys of this lab, generated once --------------------------------------------------
@@ -45,6 +46,7 @@ ENV
   local p endpoints=()
   for p in "$TEMPORAL_UI_PORT" "$S3_PORT" $((S3_PORT + 10000)) 8888 18888 9333 19333 9340 19340 8181 9101 \
     "${FERRY_SWIFT_PORT:-8090}" 6210 6211 6212 11212; do endpoints+=("127.0.0.1:$p"); done
+  for ((p = WORKER_PROBE_BASE_PORT; p < WORKER_PROBE_BASE_PORT + 10; p++)); do endpoints+=("127.0.0.1:$p"); done
   FERRY_SERVICE_ENDPOINTS=${FERRY_SERVICE_ENDPOINTS:-$(IFS=,; echo "${endpoints[*]}")}
   export FERRY_SERVICE_ENDPOINTS
 }
@@ -209,19 +211,25 @@ images_status() { port_open "$IMAGES_ADDRESS" "$IMAGES_PORT"; }
 # FERRY_WORKERS (default 1) workers share the task queue: worker, worker-2, worker-3, ... (logs log/<name>.log).
 FERRY_WORKERS=${FERRY_WORKERS:-1}
 worker_name() { if [ "$1" = 1 ]; then echo worker; else echo "worker-$1"; fi; }
+# Worker i answers /healthz and /readyz on WORKER_PROBE_BASE_PORT + i - 1 (the first ten; the rest get no port).
+worker_probe_port() { (($1 <= 10)) && echo $((WORKER_PROBE_BASE_PORT + $1 - 1)); }
 
 # One Ferry process (a .ts entry point) under the supervisor; node runs the TypeScript itself (one process, no
 # tsx wrapper in between), so the process in run/proc/ is the one doing the work.
-start_supervised() { # name, entry point
+start_supervised() { # name, entry point, [VAR=value ...]
   mkdir -p "$RUN_DIR/proc"
-  start_bg "$1" env --chdir="$FERRY_ROOT" "$FERRY_ROOT/lab/supervise.sh" "$RUN_DIR/proc/$1.pid" \
+  start_bg "$1" env --chdir="$FERRY_ROOT" "${@:3}" "$FERRY_ROOT/lab/supervise.sh" "$RUN_DIR/proc/$1.pid" \
     node --import tsx "$FERRY_ROOT/$2"
 }
 
 ferry_start() {
   [[ $FERRY_WORKERS =~ ^[1-9][0-9]?$ ]] || die "FERRY_WORKERS must be a number from 1 to 99, not '$FERRY_WORKERS'"
   local i
-  for ((i = 1; i <= FERRY_WORKERS; i++)); do start_supervised "$(worker_name "$i")" workers/worker.ts; done
+  local probe
+  for ((i = 1; i <= FERRY_WORKERS; i++)); do
+    probe=$(worker_probe_port "$i" || true)
+    start_supervised "$(worker_name "$i")" workers/worker.ts ${probe:+FERRY_WORKER_HEALTH_PORT=$probe}
+  done
   start_supervised api api/server.ts
   wait_port 127.0.0.1 "$API_PORT" "Ferry API" 60
 }
