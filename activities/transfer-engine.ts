@@ -70,7 +70,15 @@ export async function transferParts(spec: TransferSpec): Promise<Transferred> {
   const context = Context.current();
   const jobId = context.info.workflowExecution?.workflowId ?? context.info.activityId;
   const signal = context.cancellationSignal;
-  let state = (await earlierState(spec, jobId)) ?? (await spec.driver.multipart.begin(spec.key));
+  // Heartbeats (with the attempt's starting details) while the upload is found or begun: a store that takes its
+  // time to answer (one restarting) is waited for, not taken for a dead worker.
+  const starting = setInterval(() => context.heartbeat(context.info.heartbeatDetails), 1000);
+  let state: MultipartState;
+  try {
+    state = (await earlierState(spec, jobId)) ?? (await spec.driver.multipart.begin(spec.key));
+  } finally {
+    clearInterval(starting);
+  }
   const resumedParts = state.parts.length;
   const confirmedBytes = () => state.parts.reduce((sum, p) => sum + p.size, 0);
   let bytes = 0;

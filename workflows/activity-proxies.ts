@@ -14,16 +14,18 @@ export const catalogue = proxyActivities<Activities>({
 
 /**
  * Byte movers (transfers, host conversions): no overall limit to hit on a large object, but a heartbeat deadline, so a
- * dead worker is noticed within `heartbeatSeconds` and the retry resumes from the last heartbeat. A cancelled job
- * waits until the activity has really stopped (its heartbeat delivers the cancellation), so the undos never race a
- * transfer that is still writing.
+ * dead worker is noticed within `heartbeatSeconds` and the retry resumes from the last heartbeat. Ten attempts, backing
+ * off to 30 s, ride out about two and a half minutes of a store or host that is away (a restart); six, about 30 s,
+ * failed a registration when the fault harness stopped the S3 server for 30 s. A cancelled job waits until the
+ * activity has really stopped (its heartbeat delivers the cancellation), so the undos never race a transfer that is
+ * still writing.
  */
 export function movers(heartbeatSeconds: number) {
   return proxyActivities<Activities>({
     startToCloseTimeout: '24 hours',
     heartbeatTimeout: `${heartbeatSeconds} seconds`,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 6, nonRetryableErrorTypes },
+    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes },
   });
 }
 
