@@ -23,6 +23,7 @@ import type { PlanOutcome } from '../../core/plan';
 import { poolPath } from '../../lab/lab-layout';
 import { ImageSource } from '../support/image-source';
 import { runOnLabHost } from '../support/lab-hosts';
+import { writePattern } from '../support/volume-data';
 import { buildLabInventory, removeLabInventoryStorage, type LabInventory } from '../support/lab-inventory';
 import { labS3Client, listSwift, readSwift } from '../support/lab-stores';
 import { adminApi, stack, unique } from '../support/stack';
@@ -378,8 +379,7 @@ async function volumeWithData(mib: number): Promise<{ volume: Entity; path: stri
   expect(done.jobstatus, JSON.stringify(done.jobresult)).toBe(1);
   const volume = ((await adminApi().call('listVolumes', { id: String(made.id) })).volume as Entity[])[0]!;
   const path = join(poolPath('primary-kvm-a'), String(volume.path));
-  const written = await runOnLabHost('kvm-a1', ['qemu-io', '-f', 'qcow2', '-c', `write -P 0x5a 0 ${mib}M`, path]);
-  expect(written.exitCode, written.stderr).toBe(0);
+  await writePattern('kvm-a1', path, mib, 0x5a);
   return { volume, path };
 }
 

@@ -9,7 +9,8 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { poolPath } from '../../lab/lab-layout';
 import { cs, csJob } from '../support/cs';
-import { killLabSshd, runOnLabHost, startLabSshd } from '../support/lab-hosts';
+import { killLabSshd, startLabSshd } from '../support/lab-hosts';
+import { referenceCopy, writePattern } from '../support/volume-data';
 import { buildLabInventory, removeLabInventoryStorage, type LabInventory } from '../support/lab-inventory';
 import { adminApi, stack, unique } from '../support/stack';
 import { recordHistory, temporalClient, jobPlans } from '../support/temporal';
@@ -45,11 +46,8 @@ async function volumeWithData(poolId: string, zoneId: string, host: string, mib:
   expect(made.done.jobstatus, JSON.stringify(made.done.jobresult)).toBe(1);
   const v = await volume(String(made.started.id));
   const path = fileOf(v);
-  const written = await runOnLabHost(host, ['qemu-io', '-f', 'qcow2', '-c', `write -P 0x3c 0 ${mib}M`, path]);
-  expect(written.exitCode, written.stderr).toBe(0);
-  const reference = join('/tmp', `ferry-ref-${v.id}.qcow2`);
-  execFileSync('qemu-img', ['convert', '-f', 'qcow2', '-O', 'qcow2', path, reference]);
-  return { volume: v, reference };
+  await writePattern(host, path, mib, 0x3c);
+  return { volume: v, reference: referenceCopy(path, v.id) };
 }
 
 function sameContent(v: Entity, reference: string) {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labHostUser, poolPath, sampleImages } from '../../lab/lab-layout';
 import { cs, csJob, type CsJob } from '../support/cs';
 import { killLabSshd, runOnLabHost, startLabSshd } from '../support/lab-hosts';
+import { writePattern } from '../support/volume-data';
 import { buildLabInventory, removeLabInventoryStorage, type LabInventory } from '../support/lab-inventory';
 import { labS3Client } from '../support/lab-stores';
 import { adminApi, hostFingerprint, labHost, makeCluster, stack, unique } from '../support/stack';
@@ -48,15 +49,7 @@ async function volumeWithData(): Promise<{ volume: Entity; path: string }> {
   expect(done.jobstatus, JSON.stringify(done.jobresult)).toBe(1);
   const volume = ((await cs('listVolumes', { id: String(started.id) })).body.volume as Entity[])[0]!;
   const path = join(poolPath('primary-kvm-a'), String(volume.path));
-  const written = await runOnLabHost('kvm-a2', [
-    'qemu-io',
-    '-f',
-    'qcow2',
-    '-c',
-    `write -P 0x6b 0 ${WRITTEN_MIB}M`,
-    path,
-  ]);
-  expect(written.exitCode, written.stderr).toBe(0);
+  await writePattern('kvm-a2', path, WRITTEN_MIB, 0x6b);
   return { volume, path };
 }
 

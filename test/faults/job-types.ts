@@ -9,7 +9,7 @@ import type postgres from 'postgres';
 import type { FerryApiClient } from '../../api/client';
 import { poolPath } from '../../lab/lab-layout';
 import type { ImageSource } from '../support/image-source';
-import { runOnLabHost } from '../support/lab-hosts';
+import { referenceCopy, writePattern } from '../support/volume-data';
 import type { LabInventory } from '../support/lab-inventory';
 import { labS3Client, readSwift } from '../support/lab-stores';
 import { unique } from '../support/stack';
@@ -133,11 +133,8 @@ async function volumeWithData(ctx: JobTypeContext, mib: number, pattern: number)
   });
   const volume = (await volumeRow(ctx.api, String(made.id)))!;
   const path = join(poolPath('primary-kvm-a'), String(volume.path));
-  const written = await runOnLabHost('kvm-a1', ['qemu-io', '-f', 'qcow2', '-c', `write -P ${pattern} 0 ${mib}M`, path]);
-  if (written.exitCode !== 0) throw new Error(`qemu-io: ${written.stderr}`);
-  const reference = join('/tmp', `ferry-faults-ref-${volume.id}.qcow2`);
-  execFileSync('qemu-img', ['convert', '-f', 'qcow2', '-O', 'qcow2', path, reference]);
-  return { volume, reference };
+  await writePattern('kvm-a1', path, mib, pattern);
+  return { volume, reference: referenceCopy(path, volume.id) };
 }
 
 export async function makeJobTypes(ctx: JobTypeContext): Promise<JobType[]> {
