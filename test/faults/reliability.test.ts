@@ -172,8 +172,14 @@ async function runTrial(type: JobType, fault: FaultKind, trial: number, baseline
             ? 'cancelled'
             : 'failed';
   let repaired: Record<string, number> | undefined;
-  // A terminated workflow runs no compensation: the doctor's repair is what ends it truthfully.
-  if (outcome === 'terminated') repaired = (await doctor(true)).repaired;
+  // A terminated workflow runs no compensation: the doctor's repair is what ends it truthfully. Its activity runs on
+  // until its next heartbeat is refused and may finish a write meanwhile (a copyTemplate trial completed its Swift
+  // object after the repair had ended its row): the repair waits out the heartbeat deadline first, as the doctor's
+  // grace period does outside the harness.
+  if (outcome === 'terminated') {
+    await sleep((Number(stack().workerEnv.FERRY_TRANSFER_HEARTBEAT_S ?? 30) + 2) * 1000);
+    repaired = (await doctor(true)).repaired;
+  }
   const report = await doctor(false);
   let problem: string | undefined;
   if (outcome === 'completed') problem = await type.verify(job);
