@@ -5,6 +5,7 @@ import { posix } from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { FailureType } from '../core/failures';
 import type { CommandResult, HostSession } from '../ssh/executor';
+import { heartbeatAlive } from './heartbeats';
 
 export async function runOrFail(
   session: HostSession,
@@ -14,7 +15,7 @@ export async function runOrFail(
 ): Promise<CommandResult> {
   // Heartbeats bring a cancellation back within seconds; the command's channel is then closed at once.
   const context = Context.current();
-  const beat = setInterval(() => context.heartbeat(), 1000);
+  const beat = setInterval(() => heartbeatAlive(context), 1000);
   try {
     const signal = context.cancellationSignal;
     const result = await session.run(argv, timeoutMs === undefined ? { signal } : { timeoutMs, signal });

@@ -3,6 +3,7 @@
 // cancellation ends the wait at once instead of when a slot frees. Outside an activity it is a plain session.
 import { Context } from '@temporalio/activity';
 import type { HostEndpoint, HostSession, SshExecutor } from '../ssh/executor';
+import { heartbeatAlive } from './heartbeats';
 
 /** The running activity's context; none when called outside an activity (the API and tests call some directly). */
 export function currentActivity(): Context | undefined {
@@ -22,8 +23,7 @@ export async function inHostSession<T>(
 ): Promise<T> {
   const context = currentActivity();
   if (!context) return await ssh.withSession(endpoint, work);
-  // The attempt's own starting details, sent again: a wait must not erase the progress a retry resumes from.
-  const beat = setInterval(() => context.heartbeat(context.info.heartbeatDetails), WAIT_HEARTBEAT_MS);
+  const beat = setInterval(() => heartbeatAlive(context), WAIT_HEARTBEAT_MS);
   try {
     return await ssh.withSession(
       endpoint,

@@ -9,6 +9,7 @@ import type { Db } from '../db/client';
 import type { ImageStoreDriver, MultipartState } from '../plugins/image-stores/contract';
 import { completeUpload, withPart } from '../plugins/image-stores/multipart-state';
 import { savedTransferState, saveTransferState } from './store-ref-progress';
+import { heartbeatAlive, heartbeatProgress } from './heartbeats';
 
 /** One part as the source offers it: its number and length, and how to send it once the engine wants it sent. */
 export interface PartSource {
@@ -72,7 +73,7 @@ export async function transferParts(spec: TransferSpec): Promise<Transferred> {
   const signal = context.cancellationSignal;
   // Heartbeats (with the attempt's starting details) while the upload is found or begun: a store that takes its
   // time to answer (one restarting) is waited for, not taken for a dead worker.
-  const starting = setInterval(() => context.heartbeat(context.info.heartbeatDetails), 1000);
+  const starting = setInterval(() => heartbeatAlive(context), 1000);
   let state: MultipartState;
   try {
     state = (await earlierState(spec, jobId)) ?? (await spec.driver.multipart.begin(spec.key));
@@ -92,7 +93,7 @@ export async function transferParts(spec: TransferSpec): Promise<Transferred> {
     const saved: SavedState = { ...state, jobId };
     await saveTransferState(spec.db, spec.progressRow, saved, percent);
   };
-  const beat = () => context.heartbeat({ state, bytes: confirmedBytes() } satisfies TransferProgress);
+  const beat = () => heartbeatProgress(context, { state, bytes: confirmedBytes() } satisfies TransferProgress);
   await save();
   beat();
   // Heartbeats while parts are read, skipped or sent: the server sees the worker alive, and a cancellation
