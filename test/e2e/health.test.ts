@@ -3,23 +3,15 @@
 // queue, ready while it does, gone after SIGTERM. The worker here is a process of its own on a task queue of its own.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ferryRoot } from '../../lab/lab-layout';
 import { doctorScheduleId, evictionScheduleId } from '../../workers/ferry-worker';
 import { stack } from '../support/stack';
 import { temporalClient } from '../support/temporal';
+import { freePort } from './global-setup';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function probe(url: string): Promise<{ status: number; body: Record<string, unknown> } | undefined> {
   try {
